@@ -1,0 +1,231 @@
+package heartbeat
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// node is one stored item: its place in the expiry index first (what a
+// renewal touches), then the item and the key it is stored under.
+type node[T any] struct {
+	entry
+	item T
+	key  string // the ID the item had at Update; the map's key
+}
+
+// Nodes live in fixed-size chunks, addressed by int32 index, so that growing
+// never copies what is stored (no pause proportional to the shard's size),
+// and a node costs no allocation of its own once its chunk exists.
+const (
+	chunkBits = 8
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+type slab[T any] struct {
+	chunks []*[chunkSize]node[T]
+	used   int32 // indices below this have been handed out at least once
+	free   int32 // head of the free list, linked through entry.next
+}
+
+func (s *slab[T]) at(i int32) *node[T] { return &s.chunks[i>>chunkBits][i&chunkMask] }
+
+func (s *slab[T]) alloc() int32 {
+	if i := s.free; i != nilIndex {
+		s.free = s.at(i).next
+		return i
+	}
+	if int(s.used) == len(s.chunks)*chunkSize {
+		s.chunks = append(s.chunks, new([chunkSize]node[T]))
+	}
+	i := s.used
+	s.used++
+	return i
+}
+
+// release returns node i to the free list, dropping its references so that
+// the garbage collector can reclaim what the item pointed to.
+func (s *slab[T]) release(i int32) {
+	n := s.at(i)
+	*n = node[T]{}
+	n.bucket = noBucket
+	n.next = s.free
+	s.free = i
+}
+
+// shard is one lock stripe of the registry: its part of the keyspace, its
+// expiry index and its counters.
+//
+// Counts are read without the lock: writers bracket every change to them
+// (and to the wheel's minDeadline) with two increments of seq, a seqlock, so
+// that a reader sees one shard's counts as of one moment or retries. A plain
+// renewal changes none of them and skips the seqlock.
+type shard[T any] struct {
+	mu    sync.RWMutex
+	seq   atomic.Uint64
+	total atomic.Int64 // stored items, stale or not
+	avail atomic.Int64 // stored items that say they are available
+
+	index     map[string]int32
+	nodes     slab[T]
+	availList []int32 // nodes whose item is available: ListAvailable is O(available)
+	wheel     wheel[T]
+
+	_ [128]byte // keeps the next shard's lock and counters off these cache lines
+}
+
+func (s *shard[T]) init(now int64) {
+	s.index = make(map[string]int32)
+	s.nodes.free = nilIndex
+	s.wheel.init(&s.nodes, now)
+}
+
+// update stores item under id with deadline d. The caller has read ID,
+// LastSeen and IsAvailable already: no user code runs under the lock.
+func (s *shard[T]) update(id string, item T, d int64, avail bool) {
+	s.mu.Lock()
+	if i, ok := s.index[id]; ok {
+		n := s.nodes.at(i)
+		n.item = item
+		if avail == (n.availPos >= 0) && n.bucket < numSlots && d >= n.deadline {
+			// The hot path: a renewal that moves the deadline later. One
+			// store; the wheel re-files the node when its slot falls due.
+			n.deadline = d
+			s.mu.Unlock()
+			return
+		}
+		s.seq.Add(1)
+		s.setAvailable(i, avail)
+		s.wheel.renew(i, d)
+		s.seq.Add(1)
+		s.mu.Unlock()
+		return
+	}
+	s.seq.Add(1)
+	i := s.nodes.alloc()
+	n := s.nodes.at(i)
+	n.item, n.key, n.deadline, n.availPos, n.bucket = item, id, d, -1, noBucket
+	s.index[id] = i
+	s.total.Add(1)
+	s.setAvailable(i, avail)
+	s.wheel.file(i)
+	s.seq.Add(1)
+	s.mu.Unlock()
+}
+
+// setAvailable keeps the available list and counts in step with node i.
+func (s *shard[T]) setAvailable(i int32, avail bool) {
+	n := s.nodes.at(i)
+	if avail == (n.availPos >= 0) {
+		return
+	}
+	if avail {
+		n.availPos = int32(len(s.availList))
+		s.availList = append(s.availList, i)
+		s.avail.Add(1)
+	} else {
+		last := s.availList[len(s.availList)-1]
+		s.availList[n.availPos] = last
+		s.nodes.at(last).availPos = n.availPos
+		s.availList = s.availList[:len(s.availList)-1]
+		n.availPos = -1
+		s.avail.Add(-1)
+	}
+	if n.bucket != noBucket {
+		s.wheel.availabilityChanged(i, avail)
+	}
+}
+
+// drop removes node i entirely. Called with the lock held, inside a seqlock
+// write.
+func (s *shard[T]) drop(i int32) {
+	s.setAvailable(i, false)
+	s.wheel.remove(i)
+	delete(s.index, s.nodes.at(i).key)
+	s.nodes.release(i)
+	s.total.Add(-1)
+}
+
+func (s *shard[T]) remove(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.index[id]
+	if !ok {
+		return false
+	}
+	s.seq.Add(1)
+	s.drop(i)
+	s.seq.Add(1)
+	return true
+}
+
+// lockBudget bounds the entries a cleanup handles per hold of a shard's
+// lock, so a renewal waiting behind a mass expiry waits microseconds.
+const lockBudget = 512
+
+// advanceLocked brings the shard's wheel to now, releasing the lock between
+// batches of work. It returns with the lock held and the wheel at now.
+func (s *shard[T]) advanceLocked(now int64) {
+	s.mu.Lock()
+	for {
+		s.seq.Add(1)
+		done := s.wheel.advance(now, lockBudget)
+		s.seq.Add(1)
+		if done {
+			return
+		}
+		s.mu.Unlock()
+		s.mu.Lock()
+	}
+}
+
+// cleanup removes every item stale at now and returns how many.
+func (s *shard[T]) cleanup(now int64) int {
+	s.advanceLocked(now)
+	removed := 0
+	for {
+		s.seq.Add(1)
+		n := 0
+		for ; n < lockBudget; n++ {
+			i := s.wheel.heads[staleBucket]
+			if i == nilIndex {
+				break
+			}
+			s.drop(i)
+		}
+		s.seq.Add(1)
+		removed += n
+		if n < lockBudget {
+			s.mu.Unlock()
+			return removed
+		}
+		s.mu.Unlock()
+		// Another writer may run here; a renewal may rescue what is left.
+		s.advanceLocked(now)
+	}
+}
+
+// counts returns the online and available counts at now.
+func (s *shard[T]) counts(now int64) (online, available int64) {
+	// Fast path: nothing filed can have gone stale yet, so the counts are
+	// the stored ones less the known-stale ones. No lock, no scan.
+	for range 4 {
+		q := s.seq.Load()
+		if q&1 != 0 {
+			continue
+		}
+		if now >= s.wheel.minDeadline.Load() {
+			break
+		}
+		t, a := s.total.Load(), s.avail.Load()
+		st, sa := s.wheel.stale.Load(), s.wheel.staleAvail.Load()
+		if s.seq.Load() == q {
+			return t - st, a - sa
+		}
+	}
+	s.advanceLocked(now)
+	online = s.total.Load() - s.wheel.stale.Load()
+	available = s.avail.Load() - s.wheel.staleAvail.Load()
+	s.mu.Unlock()
+	return online, available
+}

@@ -150,8 +150,11 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 // now reads the clock once; the registry's time never runs backwards.
 func (r *Registry[T, I]) now() int64 { return r.last.raise(unixNanos(r.clock())) }
 
-func (r *Registry[T, I]) shard(id string) *shard[T] {
-	return &r.shards[xxhash.Sum64String(id)&r.mask]
+// shard returns id's shard and its tag in that shard's index: the low bits
+// of one xxhash pick the shard, the high 32 bits are the tag.
+func (r *Registry[T, I]) shard(id string) (*shard[T], uint32) {
+	h := xxhash.Sum64String(id)
+	return &r.shards[h&r.mask], tagOf(h)
 }
 
 // deadline returns when an item last seen at seen goes stale, applying the
@@ -180,7 +183,9 @@ func (r *Registry[T, I]) Update(item T) error {
 		return ErrEmptyID
 	}
 	d := r.deadline(item.LastSeen())
-	r.shard(id).update(id, item, d, item.IsAvailable())
+	avail := item.IsAvailable()
+	s, tag := r.shard(id)
+	s.update(tag, id, item, d, avail)
 	return nil
 }
 
@@ -188,14 +193,8 @@ func (r *Registry[T, I]) Update(item T) error {
 // whether there is one. Cost: O(1), a read lock on one shard; it allocates
 // only what Info does.
 func (r *Registry[T, I]) Get(id string) (I, bool) {
-	s := r.shard(id)
-	s.mu.RLock()
-	i, ok := s.index[id]
-	var item T
-	if ok {
-		item = s.nodes.at(i).item
-	}
-	s.mu.RUnlock()
+	s, tag := r.shard(id)
+	item, _, ok := s.get(tag, id)
 	if !ok {
 		var zero I
 		return zero, false
@@ -205,18 +204,18 @@ func (r *Registry[T, I]) Get(id string) (I, bool) {
 
 // Remove deletes the item stored under id and reports whether there was
 // one. Cost: O(1), the write lock of one shard; no allocation.
-func (r *Registry[T, I]) Remove(id string) bool { return r.shard(id).remove(id) }
+func (r *Registry[T, I]) Remove(id string) bool {
+	s, tag := r.shard(id)
+	return s.remove(tag, id)
+}
 
 // IsOnline reports whether an item is stored under id and is online now.
 // Cost: O(1), one clock read and a read lock on one shard; no allocation.
 func (r *Registry[T, I]) IsOnline(id string) bool {
 	now := r.now()
-	s := r.shard(id)
-	s.mu.RLock()
-	i, ok := s.index[id]
-	online := ok && s.nodes.at(i).deadline > now
-	s.mu.RUnlock()
-	return online
+	s, tag := r.shard(id)
+	_, deadline, ok := s.get(tag, id)
+	return ok && deadline > now
 }
 
 // CountTotal returns the number of stored items, stale ones included.

@@ -3,6 +3,8 @@ package heartbeat
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // node is one stored item: its place in the expiry index first (what a
@@ -66,7 +68,7 @@ type shard[T any] struct {
 	total atomic.Int64 // stored items, stale or not
 	avail atomic.Int64 // stored items that say they are available
 
-	index     map[string]int32
+	index     index[T]
 	nodes     slab[T]
 	availList []int32 // nodes whose item is available: ListAvailable is O(available)
 	wheel     wheel[T]
@@ -75,16 +77,16 @@ type shard[T any] struct {
 }
 
 func (s *shard[T]) init(now int64) {
-	s.index = make(map[string]int32)
 	s.nodes.free = nilIndex
+	s.index.init(&s.nodes)
 	s.wheel.init(&s.nodes, now)
 }
 
 // update stores item under id with deadline d. The caller has read ID,
 // LastSeen and IsAvailable already: no user code runs under the lock.
-func (s *shard[T]) update(id string, item T, d int64, avail bool) {
+func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail bool) {
 	s.mu.Lock()
-	if i, ok := s.index[id]; ok {
+	if i, _, _ := s.index.find(tag, id); i != nilIndex {
 		n := s.nodes.at(i)
 		n.item = item
 		if avail == (n.availPos >= 0) && n.bucket < numSlots && d >= n.deadline {
@@ -105,7 +107,7 @@ func (s *shard[T]) update(id string, item T, d int64, avail bool) {
 	i := s.nodes.alloc()
 	n := s.nodes.at(i)
 	n.item, n.key, n.deadline, n.availPos, n.bucket = item, id, d, -1, noBucket
-	s.index[id] = i
+	s.index.insert(tag, i)
 	s.total.Add(1)
 	s.setAvailable(i, avail)
 	s.wheel.file(i)
@@ -136,27 +138,38 @@ func (s *shard[T]) setAvailable(i int32, avail bool) {
 	}
 }
 
-// drop removes node i entirely. Called with the lock held, inside a seqlock
-// write.
-func (s *shard[T]) drop(i int32) {
+// drop removes node i, found at slot p of table t, entirely. Called with
+// the lock held, inside a seqlock write.
+func (s *shard[T]) drop(i int32, t *table, p int) {
 	s.setAvailable(i, false)
 	s.wheel.remove(i)
-	delete(s.index, s.nodes.at(i).key)
+	t.delete(p)
 	s.nodes.release(i)
 	s.total.Add(-1)
 }
 
-func (s *shard[T]) remove(id string) bool {
+func (s *shard[T]) remove(tag uint32, id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.index[id]
-	if !ok {
+	i, t, p := s.index.find(tag, id)
+	if i == nilIndex {
 		return false
 	}
 	s.seq.Add(1)
-	s.drop(i)
+	s.drop(i, t, p)
 	s.seq.Add(1)
 	return true
+}
+
+// get returns a copy of the node stored for id, if any.
+func (s *shard[T]) get(tag uint32, id string) (item T, deadline int64, ok bool) {
+	s.mu.RLock()
+	if i, _, _ := s.index.find(tag, id); i != nilIndex {
+		n := s.nodes.at(i)
+		item, deadline, ok = n.item, n.deadline, true
+	}
+	s.mu.RUnlock()
+	return item, deadline, ok
 }
 
 // lockBudget bounds the entries a cleanup handles per hold of a shard's
@@ -191,7 +204,9 @@ func (s *shard[T]) cleanup(now int64) int {
 			if i == nilIndex {
 				break
 			}
-			s.drop(i)
+			key := s.nodes.at(i).key
+			_, t, p := s.index.find(tagOf(xxhash.Sum64String(key)), key)
+			s.drop(i, t, p)
 		}
 		s.seq.Add(1)
 		removed += n

@@ -248,7 +248,6 @@ func (r *Registry[T, I]) CountAvailable() int {
 }
 
 func (r *Registry[T, I]) counts() (online, available int) {
-	r.last.v.Store(minNanos) // before any reading, even one before 1970
 	now := r.now()
 	for i := range r.shards {
 		o, a := r.shards[i].counts(now)

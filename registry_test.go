@@ -462,11 +462,16 @@ func TestClockJumps(t *testing.T) {
 	}
 	requireMatches(t, r, m, c.Now())
 
-	// Backwards by an hour: the registry's time stands still, nothing that
-	// was online goes stale and nothing stale comes back.
+	// Backwards by an hour, after 60 s in which some went stale: the
+	// registry's time stands still, nothing that was online goes stale and
+	// nothing stale comes back, whichever query reads the clock first.
+	c.Advance(60 * time.Second)
 	at := c.Now()
+	require.Equal(t, len(m.ids(at, false)), r.CountOnline())
+	require.Positive(t, len(m.items)-len(m.ids(at, false)), "some are stale")
 	c.Set(epoch.Add(-time.Hour))
 	requireMatches(t, r, m, at)
+	requireMatches(t, r, m, at) // the counts above must not have rewound the registry's time
 	require.Equal(t, len(m.items)-len(m.ids(at, false)), r.CleanupStale())
 	for id, h := range m.items {
 		if !m.online(h, at) {

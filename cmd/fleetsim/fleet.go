@@ -32,8 +32,8 @@ func (h WorkerHeartbeat) LastSeen() time.Time { return h.Worker.LastSeen }
 // registry is the registry the demo drives.
 type registry = heartbeat.Registry[WorkerHeartbeat, WorkerInfo]
 
-// never is a simulated time that does not come: the death time of a worker
-// when -death-rate is 0, and so on.
+// never is a simulated time that does not come: when a worker dies if
+// -death-rate is 0, when a dead one comes back if -revive-rate is 0.
 const never = time.Duration(math.MaxInt64)
 
 // jitterPercent is how far, either way, each interval strays from the
@@ -97,15 +97,9 @@ func (s schedule) down(i int) {
 	}
 }
 
-// churn holds the Poisson rates of a worker's life, in events per
-// simulated minute.
-type churn struct {
-	death, revive, flip float64
-}
-
 // fleetStats are the totals the progress line reads while writers run.
 // Writers add to them once per batch, not once per heartbeat, so that they
-// share no cache line in the hot loop.
+// do not contend for them in the hot loop.
 type fleetStats struct {
 	beats, died, revived atomic.Int64
 }
@@ -119,10 +113,16 @@ const (
 	maxPause = 100 * time.Millisecond
 )
 
+// maxBatch bounds the heartbeats a writer sends between two readings of the
+// clock. In a writer that keeps up, a batch is a few hundred; one that has
+// fallen behind still stamps its heartbeats with a fresh time, updates the
+// progress figures smoothly, and notices the end of the run promptly.
+const maxBatch = 1024
+
 // writer sends the heartbeats of its share of the fleet, in order of time.
 type writer struct {
+	cfg     *config // its churn rates are per simulated minute
 	rng     *rand.Rand
-	churn   churn
 	stats   *fleetStats
 	workers []worker
 	sched   schedule
@@ -130,15 +130,14 @@ type writer struct {
 }
 
 // newWriter builds the workers first..first+n-1 of the fleet, alive, each
-// with a period drawn from [-min-interval, -max-interval], a first heartbeat at
-// a random point of its first period (so the fleet comes up staggered, not
-// in one burst), and a random availability. Its random stream depends on
-// the seed and the writer's index only.
+// with a period drawn from -min-interval to -max-interval, its first
+// heartbeat at a random point of its first period (so the fleet comes up
+// staggered, not in one burst), and a random availability. Its random
+// stream depends on the seed and the writer's index only.
 func newWriter(cfg *config, stats *fleetStats, index, first, n int) *writer {
-	ch := churn{death: cfg.deathRate, revive: cfg.reviveRate, flip: cfg.flipRate}
 	w := &writer{
+		cfg:     cfg,
 		rng:     rand.New(rand.NewPCG(cfg.seed, uint64(index))),
-		churn:   ch,
 		stats:   stats,
 		workers: make([]worker, n),
 		sched:   make(schedule, n),
@@ -156,8 +155,8 @@ func newWriter(cfg *config, stats *fleetStats, index, first, n int) *writer {
 			},
 			period:  period,
 			alive:   true,
-			deathAt: w.after(0, ch.death),
-			flipAt:  w.after(0, ch.flip),
+			deathAt: w.after(0, cfg.deathRate),
+			flipAt:  w.after(0, cfg.flipRate),
 		}
 		w.sched[i] = event{at: time.Duration(w.rng.Int64N(int64(period))), worker: int32(i)}
 	}
@@ -185,7 +184,12 @@ func (w *writer) run(ctx context.Context, reg *registry, clock *simClock) {
 	defer timer.Stop()
 	for {
 		now := clock.Elapsed()
-		w.batch(reg, now, clock.At(now))
+		if more := w.batch(reg, now, clock.At(now)); more {
+			if ctx.Err() != nil {
+				return
+			}
+			continue // behind schedule: no pause
+		}
 		wait := min(max(clock.Real(w.sched[0].at-now), minPause), maxPause)
 		timer.Reset(wait)
 		select {
@@ -196,13 +200,12 @@ func (w *writer) run(ctx context.Context, reg *registry, clock *simClock) {
 	}
 }
 
-// batch handles every event due at simulated time now, the instant seen,
-// and sends the heartbeats to reg. It allocates nothing. It handles each
-// worker at most once, so that absurd churn rates (a worker dying and
-// reviving within the same nanosecond) cannot keep it from returning.
-func (w *writer) batch(reg *registry, now time.Duration, seen time.Time) {
+// batch handles up to maxBatch events due at simulated time now, the
+// instant seen, sending the heartbeats to reg, and reports whether more are
+// due. It allocates nothing.
+func (w *writer) batch(reg *registry, now time.Duration, seen time.Time) (more bool) {
 	var beats, died, revived int64
-	for range len(w.sched) {
+	for range maxBatch {
 		ev := w.sched[0]
 		if ev.at > now {
 			break
@@ -211,14 +214,14 @@ func (w *writer) batch(reg *registry, now time.Duration, seen time.Time) {
 		k := &w.workers[ev.worker]
 		if !k.alive {
 			k.alive = true
-			k.deathAt = w.after(now, w.churn.death)
+			k.deathAt = w.after(now, w.cfg.deathRate)
 			revived++
 		}
 		// A worker that was busy for several flips since its last
 		// heartbeat reports only where it ended up.
 		for k.flipAt <= now {
 			k.info.Available = !k.info.Available
-			k.flipAt = w.after(k.flipAt, w.churn.flip)
+			k.flipAt = w.after(k.flipAt, w.cfg.flipRate)
 		}
 		k.info.LastSeen = seen
 		if err := reg.Update(WorkerHeartbeat{k.info}); err != nil {
@@ -234,7 +237,7 @@ func (w *writer) batch(reg *registry, now time.Duration, seen time.Time) {
 			// the same; its downtime counts from the death, or from now if
 			// the death was due before this (late or first) heartbeat.
 			k.alive = false
-			next = w.after(max(k.deathAt, now), w.churn.revive)
+			next = w.after(max(k.deathAt, now), w.cfg.reviveRate)
 			died++
 		}
 		w.sched.reschedule(next)
@@ -242,4 +245,5 @@ func (w *writer) batch(reg *registry, now time.Duration, seen time.Time) {
 	w.stats.beats.Add(beats)
 	w.stats.died.Add(died)
 	w.stats.revived.Add(revived)
+	return w.sched[0].at <= now
 }

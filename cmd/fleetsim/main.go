@@ -25,7 +25,7 @@
 // Examples:
 //
 //	go run ./cmd/fleetsim
-//	go run ./cmd/fleetsim -workers 1000000 -duration 20s
+//	go run ./cmd/fleetsim -workers 1000000 -speed 1 -duration 20s
 //	go run ./cmd/fleetsim -speed 1 -timeout 90s -duration 2m
 //	go run ./cmd/fleetsim -death-rate 0.5 -revive-rate 0
 //	go run -race ./cmd/fleetsim -workers 2000 -duration 2s
@@ -89,7 +89,7 @@ instant; it exits with status 1 if they disagree, 2 on a bad flag.
 
 Examples:
   go run ./cmd/fleetsim
-  go run ./cmd/fleetsim -workers 1000000 -duration 20s
+  go run ./cmd/fleetsim -workers 1000000 -speed 1 -duration 20s
   go run ./cmd/fleetsim -speed 1 -timeout 90s -duration 2m
   go run ./cmd/fleetsim -death-rate 0.5 -revive-rate 0     # a die-off
   go run -race ./cmd/fleetsim -workers 2000 -duration 2s
@@ -222,7 +222,7 @@ func run(cfg *config) int {
 	end := clock.Freeze()
 	wall := clock.WallElapsed()
 	if interrupted {
-		fmt.Println("interrupted")
+		fmt.Println("interrupted: the run ends early")
 	}
 	printSummary(cfg, reg, writers, &stats, j, wall, end)
 	if !checkRegistry(cfg, reg, clock, writers, end) {
@@ -333,7 +333,7 @@ func printSummary(cfg *config, reg *registry, writers []*writer, stats *fleetSta
 		lag = max(lag, w.maxLag)
 	}
 	beats := stats.beats.Load()
-	runs := max(j.runs.Load(), 1) // for the average; there is no cleanup to average over 0 runs
+	runs := max(j.runs.Load(), 1) // keeps the average defined when no cleanup ran
 	fmt.Printf("\nsummary: %.1fs of wall time, %.1fs simulated (%gx)\n", wall.Seconds(), sim.Seconds(), cfg.speed)
 	fmt.Printf("  heartbeats  %d sent, %.0f/s on average; writers at worst %v behind schedule, simulated\n",
 		beats, float64(beats)/wall.Seconds(), lag.Round(time.Millisecond))
@@ -353,7 +353,7 @@ func checkRegistry(cfg *config, reg *registry, clock *simClock, writers []*write
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	var wantOnline, wantAvailable, alive, aliveOffline, wrong int
+	var wantOnline, wantAvailable, alive, aliveOffline, notStarted, wrong int
 	for _, w := range writers {
 		for i := range w.workers {
 			k := &w.workers[i]
@@ -365,7 +365,10 @@ func checkRegistry(cfg *config, reg *registry, clock *simClock, writers []*write
 					wantAvailable++
 				}
 			}
-			if k.alive {
+			switch {
+			case k.info.LastSeen.IsZero():
+				notStarted++ // its first heartbeat is still ahead in its schedule
+			case k.alive:
 				alive++
 				if !online {
 					aliveOffline++
@@ -375,7 +378,7 @@ func checkRegistry(cfg *config, reg *registry, clock *simClock, writers []*write
 				wrong++
 				if wrong <= 5 {
 					fail("IsOnline(%q) = %v, want %v (last heartbeat at %v simulated)",
-						k.info.ID, !online, online, k.info.LastSeen.Sub(simEpoch))
+						k.info.ID, !online, online, k.info.LastSeen.Sub(simEpoch).Round(time.Millisecond))
 				}
 				continue
 			}
@@ -434,6 +437,9 @@ func checkRegistry(cfg *config, reg *registry, clock *simClock, writers []*write
 	fmt.Printf("  alive       %d workers the simulator keeps alive, %d of them offline\n", alive, aliveOffline)
 	if aliveOffline > 0 {
 		fmt.Println("              (their heartbeats came too late: -max-interval is near -timeout, or the writers fell behind)")
+	}
+	if notStarted > 0 {
+		fmt.Printf("  not started %d workers have not sent their first heartbeat yet\n", notStarted)
 	}
 	return true
 }

@@ -140,7 +140,7 @@ func (s *shard[T]) setAvailable(i int32, avail bool) {
 
 // drop removes node i, found at slot p of table t, entirely. Called with
 // the lock held, inside a seqlock write.
-func (s *shard[T]) drop(i int32, t *table, p int) {
+func (s *shard[T]) drop(i int32, t table, p int) {
 	s.setAvailable(i, false)
 	s.wheel.remove(i)
 	t.delete(p)

@@ -6,10 +6,10 @@ package heartbeat
 func (r *Registry[T, I]) WheelWork() (visited, refiled int) {
 	for i := range r.shards {
 		s := &r.shards[i]
-		s.mu.RLock()
+		s.mu.Lock()
 		visited += s.wheel.visited
 		refiled += s.wheel.refiled
-		s.mu.RUnlock()
+		s.mu.Unlock()
 	}
 	return visited, refiled
 }

@@ -190,7 +190,7 @@ func (r *Registry[T, I]) Update(item T) error {
 }
 
 // Get returns the Info of the item stored under id, stale or not, and
-// whether there is one. Cost: O(1), a read lock on one shard; it allocates
+// whether there is one. Cost: O(1), one shard's lock for a lookup and a copy; it allocates
 // only what Info does.
 func (r *Registry[T, I]) Get(id string) (I, bool) {
 	s, tag := r.shard(id)
@@ -210,7 +210,7 @@ func (r *Registry[T, I]) Remove(id string) bool {
 }
 
 // IsOnline reports whether an item is stored under id and is online now.
-// Cost: O(1), one clock read and a read lock on one shard; no allocation.
+// Cost: O(1), one clock read and one shard's lock for a lookup; no allocation.
 func (r *Registry[T, I]) IsOnline(id string) bool {
 	now := r.now()
 	s, tag := r.shard(id)
@@ -302,14 +302,14 @@ func (r *Registry[T, I]) GetAllHeartbeats() []T {
 	return r.collect(func(*entry, int64) bool { return true }, false)
 }
 
-// collect copies out, shard by shard under its read lock, the items that
+// collect copies out, shard by shard under its lock, the items that
 // keep accepts; with availableOnly it walks only the available lists.
 func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableOnly bool) []T {
 	now := r.now()
 	var out []T
 	for i := range r.shards {
 		s := &r.shards[i]
-		s.mu.RLock()
+		s.mu.Lock()
 		if availableOnly {
 			for _, j := range s.availList {
 				if n := s.nodes.at(j); keep(&n.entry, now) {
@@ -326,7 +326,7 @@ func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableO
 				}
 			}
 		}
-		s.mu.RUnlock()
+		s.mu.Unlock()
 	}
 	return out
 }

@@ -63,7 +63,11 @@ func (s *slab[T]) release(i int32) {
 // that a reader sees one shard's counts as of one moment or retries. A plain
 // renewal changes none of them and skips the seqlock.
 type shard[T any] struct {
-	mu    sync.RWMutex
+	// A plain mutex, not an RWMutex: renewals dominate, and a writer that
+	// meets a reader on an RWMutex parks. Measured at 10^6 items, 2 CPUs:
+	// Mixed 90/10 268 ns/op against 444, Update 227 against 261, Get 439
+	// against 398 (xsync.RBMutex: 510, 245, 375).
+	mu    sync.Mutex
 	seq   atomic.Uint64
 	total atomic.Int64 // stored items, stale or not
 	avail atomic.Int64 // stored items that say they are available
@@ -163,12 +167,12 @@ func (s *shard[T]) remove(tag uint32, id string) bool {
 
 // get returns a copy of the node stored for id, if any.
 func (s *shard[T]) get(tag uint32, id string) (item T, deadline int64, ok bool) {
-	s.mu.RLock()
+	s.mu.Lock()
 	if i, _, _ := s.index.find(tag, id); i != nilIndex {
 		n := s.nodes.at(i)
 		item, deadline, ok = n.item, n.deadline, true
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 	return item, deadline, ok
 }
 

@@ -81,8 +81,10 @@ type wheel[T any] struct {
 	stale       atomic.Int64 // entries on the stale list
 	staleAvail  atomic.Int64 // of those, available ones
 
-	visited int // entries taken off a slot or looked at in the boundary slot
-	refiled int // of those, entries filed again rather than found stale
+	visited counter // entries taken off a slot or looked at in the boundary slot
+	refiled counter // of those, entries filed again rather than found stale
+
+	events *eventQueue // where Stale events go; nil when events are off
 }
 
 func (w *wheel[T]) init(nodes *slab[T], now int64) {
@@ -176,6 +178,15 @@ func (w *wheel[T]) pushStale(i int32) {
 	w.stale.Add(1)
 	if w.nodes.at(i).availPos >= 0 {
 		w.staleAvail.Add(1)
+	}
+}
+
+// expire moves entry i, taken off its slot because its deadline passed, to
+// the stale list and announces it.
+func (w *wheel[T]) expire(i int32) {
+	w.pushStale(i)
+	if w.events != nil {
+		w.events.push(w.nodes.at(i).key, EventStale)
 	}
 }
 
@@ -280,12 +291,12 @@ func (w *wheel[T]) advance(now int64, budget int) bool {
 				return false
 			}
 			budget--
-			w.visited++
+			w.visited.add(1)
 			w.unlink(i)
 			if w.nodes.at(i).deadline <= now {
-				w.pushStale(i)
+				w.expire(i)
 			} else {
-				w.refiled++
+				w.refiled.add(1)
 				w.file(i)
 			}
 		}
@@ -301,10 +312,10 @@ func (w *wheel[T]) advance(now int64, budget int) bool {
 	for i := w.heads[boundary]; i != nilIndex; {
 		e := &w.nodes.at(i).entry
 		next := e.next
-		w.visited++
+		w.visited.add(1)
 		if e.deadline <= now {
 			w.unlink(i)
-			w.pushStale(i)
+			w.expire(i)
 		} else {
 			lowest = min(lowest, e.deadline)
 		}

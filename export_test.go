@@ -1,5 +1,7 @@
 package heartbeat
 
+import "time"
+
 // WheelWork reports, summed over the shards, how many entries the expiry
 // index has visited and, of those, how many it re-filed rather than found
 // stale: the cost that CleanupStale and the counts are documented to bound.
@@ -7,9 +9,18 @@ func (r *Registry[T, I]) WheelWork() (visited, refiled int) {
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		visited += s.wheel.visited
-		refiled += s.wheel.refiled
+		visited += int(s.wheel.visited.load())
+		refiled += int(s.wheel.refiled.load())
 		s.mu.Unlock()
 	}
 	return visited, refiled
+}
+
+// WithTicks drives the janitor from ticks instead of a real ticker, so tests
+// decide when it runs: a second send on an unbuffered channel returns only
+// after the first tick's cleanup has finished.
+func WithTicks(ticks chan time.Time) Option {
+	return func(c *config) {
+		c.ticks = func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} }
+	}
 }

@@ -43,11 +43,15 @@
 package heartbeat
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/puzpuzpuz/xsync/v3"
 )
 
 // DefaultTimeout is the window in which a heartbeat keeps an item online,
@@ -63,10 +67,19 @@ const DefaultMaxClockSkew = 10 * time.Second
 const maxShards = 1 << 16
 
 type config struct {
-	timeout time.Duration
-	shards  int
-	clock   func() time.Time
-	skew    time.Duration
+	timeout     time.Duration
+	shards      int
+	clock       func() time.Time
+	skew        time.Duration
+	interval    time.Duration
+	intervalSet bool
+	pauseAfter  time.Duration
+	pauseSet    bool
+	onEvent     func(Event)
+	eventSet    bool
+	eventBuffer int
+	rejectOlder bool
+	ticks       func(time.Duration) (<-chan time.Time, func()) // the janitor's; tests replace it
 }
 
 // Option configures a Registry at New.
@@ -91,6 +104,52 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.clock =
 // negative; New panics otherwise. The default is DefaultMaxClockSkew.
 func WithMaxClockSkew(d time.Duration) Option { return func(c *config) { c.skew = d } }
 
+// WithCleanupInterval starts a janitor goroutine that calls CleanupStale
+// every d, so stale items are removed, and EventStale fires, within d of
+// their deadline. Close stops it. It must be positive; New panics
+// otherwise. Without this option the registry starts no goroutine for
+// cleaning up.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(c *config) { c.interval, c.intervalSet = d, true }
+}
+
+// WithPauseGrace sets how far apart two readings of the clock must be, while
+// a janitor runs, for the registry to conclude that it was paused (GC stall,
+// VM suspend, a starved janitor) and grant a grace: for one timeout after the
+// resume, nothing that was online when the pause began expires. 0 turns the
+// grace off; it must not be negative, New panics otherwise. The default,
+// with a janitor, is the larger of 4 janitor intervals and a quarter of the
+// timeout: a shorter gap can only tip over items that were nearly stale
+// anyway. Without a janitor there is no grace: the registry keeps the exact
+// semantics of the package documentation.
+func WithPauseGrace(d time.Duration) Option {
+	return func(c *config) { c.pauseAfter, c.pauseSet = d, true }
+}
+
+// WithEvents delivers every transition (EventOnline, EventStale,
+// EventAvailable, EventUnavailable, EventRemoved, EventExpired) to handler,
+// from one goroutine of the registry's, in order for each ID, with no lock
+// held: the handler may call the registry. Events wait in a bounded buffer
+// (WithEventBuffer); a handler too slow to keep up makes the registry drop
+// new events, never block a writer, and the drops are counted in Stats.
+// EventStale is detected by cleanups and counts: with WithCleanupInterval
+// it fires within one interval of the deadline. Close stops the delivery.
+// The handler must not be nil; New panics otherwise.
+func WithEvents(handler func(Event)) Option {
+	return func(c *config) { c.onEvent, c.eventSet = handler, true }
+}
+
+// WithEventBuffer sets how many undelivered events the registry holds,
+// spread over its shards, before dropping new ones. It must be positive;
+// New panics otherwise. The default is DefaultEventBuffer.
+func WithEventBuffer(n int) Option { return func(c *config) { c.eventBuffer = n } }
+
+// WithRejectOutOfOrder makes Update refuse, with ErrOutOfOrder, a heartbeat
+// that would move a stored item's deadline earlier: with one timeout for
+// all items, one sent before the stored one, reordered on the network. The
+// refusals are counted in Stats. By default Update is last-writer-wins.
+func WithRejectOutOfOrder() Option { return func(c *config) { c.rejectOlder = true } }
+
 func defaultShards() int {
 	n := 16 * runtime.GOMAXPROCS(0)
 	p := 16
@@ -104,12 +163,46 @@ func defaultShards() int {
 // heartbeat type, I what queries return for it (T's Info). The zero value is
 // not usable: create one with New.
 type Registry[T Item[I], I any] struct {
-	shards  []shard[T]
-	mask    uint64
-	timeout int64
-	skew    int64
-	clock   func() time.Time
-	last    atomicMax // the latest clock reading: the registry's now
+	shards      []shard[T]
+	mask        uint64
+	timeout     int64
+	skew        int64
+	clock       func() time.Time
+	last        atomicMax // the latest clock reading: the registry's now
+	rejectOlder bool
+
+	// Items whose type has a Timeout method: the method is called through
+	// a pointer into a pooled slot, since boxing the item would allocate.
+	perItem bool
+	scratch sync.Pool
+
+	pauseAfter int64 // 0: no pause grace
+	grace      pauseGrace
+
+	onEvent   func(Event)
+	wake      chan struct{}
+	delivered atomic.Int64
+
+	cleanupRuns *xsync.Counter // from the janitor and callers at once: striped
+	lastCleanup atomic.Int64
+	maxCleanup  atomic.Int64
+	pickFrom    atomic.Uint32
+
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// ErrOutOfOrder is returned by Update, with WithRejectOutOfOrder, for a
+// heartbeat that would move the stored deadline earlier. Nothing changes.
+var ErrOutOfOrder = errors.New("heartbeat: heartbeat older than the one stored")
+
+// TimeoutItem is an Item that sets its own timeout. If the heartbeat type
+// has this method, each item is online until LastSeen + Timeout() instead
+// of the registry's timeout (a non-positive value means the registry's).
+// Items with a 1-second and a 1-hour timeout mix freely.
+type TimeoutItem interface {
+	Timeout() time.Duration
 }
 
 // New returns an empty registry configured by opts. It panics with a clear
@@ -118,7 +211,10 @@ type Registry[T Item[I], I any] struct {
 // Name the heartbeat type and Go infers the rest from its Info method:
 // New[WorkerHeartbeat]() returns a *Registry[WorkerHeartbeat, WorkerInfo].
 func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
-	c := config{timeout: DefaultTimeout, shards: defaultShards(), clock: time.Now, skew: DefaultMaxClockSkew}
+	c := config{
+		timeout: DefaultTimeout, shards: defaultShards(), clock: time.Now, skew: DefaultMaxClockSkew,
+		eventBuffer: DefaultEventBuffer, ticks: realTicks,
+	}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -131,24 +227,84 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		panic("heartbeat: WithClock(nil): the clock must not be nil")
 	case c.skew < 0:
 		panic(fmt.Sprintf("heartbeat: WithMaxClockSkew(%v): the allowance must not be negative", c.skew))
+	case c.intervalSet && c.interval <= 0:
+		panic(fmt.Sprintf("heartbeat: WithCleanupInterval(%v): the interval must be positive", c.interval))
+	case c.pauseAfter < 0:
+		panic(fmt.Sprintf("heartbeat: WithPauseGrace(%v): the threshold must not be negative", c.pauseAfter))
+	case c.pauseAfter > 0 && !c.intervalSet:
+		panic(fmt.Sprintf("heartbeat: WithPauseGrace(%v): a pause grace needs a janitor (WithCleanupInterval)", c.pauseAfter))
+	case c.onEvent == nil && c.eventSet:
+		panic("heartbeat: WithEvents(nil): the handler must not be nil")
+	case c.eventBuffer < 1:
+		panic(fmt.Sprintf("heartbeat: WithEventBuffer(%d): the buffer must hold at least one event", c.eventBuffer))
 	}
 	r := &Registry[T, I]{
-		shards:  make([]shard[T], c.shards),
-		mask:    uint64(c.shards - 1),
-		timeout: int64(c.timeout),
-		skew:    int64(c.skew),
-		clock:   c.clock,
+		shards:      make([]shard[T], c.shards),
+		mask:        uint64(c.shards - 1),
+		timeout:     int64(c.timeout),
+		skew:        int64(c.skew),
+		clock:       c.clock,
+		rejectOlder: c.rejectOlder,
+		onEvent:     c.onEvent,
+		cleanupRuns: xsync.NewCounter(),
+		stop:        make(chan struct{}),
+	}
+	var zero T
+	if _, ok := any(zero).(TimeoutItem); ok {
+		r.perItem = true
+		r.scratch.New = func() any { return new(T) }
+	}
+	if c.interval > 0 {
+		r.pauseAfter = int64(max(4*c.interval, c.timeout/4))
+		if c.pauseSet {
+			r.pauseAfter = int64(c.pauseAfter)
+		}
+	}
+	perShard := 0
+	if c.onEvent != nil {
+		perShard = max(1, c.eventBuffer/c.shards)
+		r.wake = make(chan struct{}, 1)
 	}
 	r.last.v.Store(minNanos) // before any reading, even one before 1970
+	r.grace.start.Store(minNanos)
 	now := r.now()
 	for i := range r.shards {
-		r.shards[i].init(now)
+		r.shards[i].init(now, perShard)
+	}
+	if c.onEvent != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.dispatch(r.stop)
+		}()
+	}
+	if c.interval > 0 {
+		r.wg.Add(1)
+		go r.janitor(c.interval, c.ticks)
 	}
 	return r
 }
 
-// now reads the clock once; the registry's time never runs backwards.
-func (r *Registry[T, I]) now() int64 { return r.last.raise(unixNanos(r.clock())) }
+// now reads the clock once; the registry's time never runs backwards. A
+// gap since the previous reading longer than a janitor could leave is a
+// pause of the registry (see pauseGrace).
+func (r *Registry[T, I]) now() int64 {
+	t := unixNanos(r.clock())
+	if r.pauseAfter > 0 {
+		if prev := r.last.load(); prev != minNanos && t > addSat(prev, r.pauseAfter) {
+			r.grace.detected(prev, t, r.timeout)
+		}
+	}
+	return r.last.raise(t)
+}
+
+// times reads the clock once and returns the registry's time and the time
+// against which deadlines are judged: the same, except during a pause
+// grace.
+func (r *Registry[T, I]) times() (now, expiry int64) {
+	now = r.now()
+	return now, r.grace.expiryTime(now)
+}
 
 // shard returns id's shard and its tag in that shard's index: the low bits
 // of one xxhash pick the shard, the high 32 bits are the tag.
@@ -157,35 +313,54 @@ func (r *Registry[T, I]) shard(id string) (*shard[T], uint32) {
 	return &r.shards[h&r.mask], tagOf(h)
 }
 
-// deadline returns when an item last seen at seen goes stale, applying the
-// clock-skew allowance. It reads the clock only when seen is ahead of the
-// latest reading by more than the allowance, so a renewal normally reads no
-// clock at all.
-func (r *Registry[T, I]) deadline(seen time.Time) int64 {
-	ls := unixNanos(seen)
+// deadline returns when item goes stale, applying the clock-skew allowance
+// and the item's own timeout. It reads the clock only when the heartbeat is
+// dated ahead of the latest reading by more than the allowance, so a
+// renewal normally reads no clock at all.
+func (r *Registry[T, I]) deadline(item T) int64 {
+	ls := unixNanos(item.LastSeen())
 	if ls > addSat(r.last.load(), r.skew) {
 		ls = min(ls, addSat(r.now(), r.skew))
 	}
-	return addSat(ls, r.timeout)
+	timeout := r.timeout
+	if r.perItem {
+		p := r.scratch.Get().(*T)
+		*p = item
+		if d := any(p).(TimeoutItem).Timeout(); d > 0 {
+			timeout = int64(d)
+		}
+		var zero T
+		*p = zero // hold no references in the pool
+		r.scratch.Put(p)
+	}
+	return addSat(ls, timeout)
 }
 
 // Update stores item as the latest heartbeat of item.ID(), replacing any
 // earlier one (last writer wins), and returns ErrEmptyID, storing nothing,
-// if the ID is empty. If T is a pointer type the registry keeps the pointer:
-// do not modify the item afterwards.
+// if the ID is empty (or ErrOutOfOrder, see WithRejectOutOfOrder). If T is
+// a pointer type the registry keeps the pointer: do not modify the item
+// afterwards.
 //
 // Cost: O(1). A renewal of a stored ID allocates nothing and reads no clock;
-// a new ID may grow the shard's map. It holds one shard's lock for a few
-// stores, and calls ID, LastSeen and IsAvailable once each before that.
+// a new ID may grow the shard's index. It holds one shard's lock for a few
+// stores, and calls ID, LastSeen, IsAvailable (and Timeout) once each before
+// that. It never waits for an event handler.
 func (r *Registry[T, I]) Update(item T) error {
 	id := item.ID()
 	if id == "" {
 		return ErrEmptyID
 	}
-	d := r.deadline(item.LastSeen())
+	d := r.deadline(item)
 	avail := item.IsAvailable()
 	s, tag := r.shard(id)
-	s.update(tag, id, item, d, avail)
+	stored, queued := s.update(tag, id, item, d, avail, r.rejectOlder)
+	if queued {
+		r.notify()
+	}
+	if !stored {
+		return ErrOutOfOrder
+	}
 	return nil
 }
 
@@ -206,16 +381,20 @@ func (r *Registry[T, I]) Get(id string) (I, bool) {
 // one. Cost: O(1), the write lock of one shard; no allocation.
 func (r *Registry[T, I]) Remove(id string) bool {
 	s, tag := r.shard(id)
-	return s.remove(tag, id)
+	removed, queued := s.remove(tag, id)
+	if queued {
+		r.notify()
+	}
+	return removed
 }
 
 // IsOnline reports whether an item is stored under id and is online now.
 // Cost: O(1), one clock read and one shard's lock for a lookup; no allocation.
 func (r *Registry[T, I]) IsOnline(id string) bool {
-	now := r.now()
+	_, expiry := r.times()
 	s, tag := r.shard(id)
 	_, deadline, ok := s.get(tag, id)
-	return ok && deadline > now
+	return ok && deadline > expiry
 }
 
 // CountTotal returns the number of stored items, stale ones included.
@@ -248,11 +427,16 @@ func (r *Registry[T, I]) CountAvailable() int {
 }
 
 func (r *Registry[T, I]) counts() (online, available int) {
-	now := r.now()
+	_, expiry := r.times()
+	notify := false
 	for i := range r.shards {
-		o, a := r.shards[i].counts(now)
+		o, a, queued := r.shards[i].counts(expiry)
 		online += int(o)
 		available += int(a)
+		notify = notify || queued
+	}
+	if notify {
+		r.notify()
 	}
 	return online, available
 }
@@ -267,10 +451,21 @@ func (r *Registry[T, I]) counts() (online, available int) {
 // shard; with nothing due it touches no item. It holds a shard's lock for at
 // most 512 entries at a time. No allocation.
 func (r *Registry[T, I]) CleanupStale() int {
-	now := r.now()
-	removed := 0
+	began := time.Now()
+	_, expiry := r.times()
+	removed, notify := 0, false
 	for i := range r.shards {
-		removed += r.shards[i].cleanup(now)
+		n, queued := r.shards[i].cleanup(expiry)
+		removed += n
+		notify = notify || queued
+	}
+	if notify {
+		r.notify()
+	}
+	took := int64(time.Since(began))
+	r.cleanupRuns.Inc()
+	r.lastCleanup.Store(took)
+	for m := r.maxCleanup.Load(); took > m && !r.maxCleanup.CompareAndSwap(m, took); m = r.maxCleanup.Load() {
 	}
 	return removed
 }
@@ -305,7 +500,7 @@ func (r *Registry[T, I]) GetAllHeartbeats() []T {
 // collect copies out, shard by shard under its lock, the items that
 // keep accepts; with availableOnly it walks only the available lists.
 func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableOnly bool) []T {
-	now := r.now()
+	_, now := r.times()
 	var out []T
 	for i := range r.shards {
 		s := &r.shards[i]

@@ -76,38 +76,86 @@ type shard[T any] struct {
 	nodes     slab[T]
 	availList []int32 // nodes whose item is available: ListAvailable is O(available)
 	wheel     wheel[T]
+	events    eventQueue // nil ring: no handler, no events
+	stats     shardStats
 
 	_ [128]byte // keeps the next shard's lock and counters off these cache lines
 }
 
-func (s *shard[T]) init(now int64) {
+// shardStats are written under the shard's lock and read without it.
+type shardStats struct {
+	updates, inserts, removals, expirations, rejected counter
+}
+
+// counter is a statistic written only under a lock, so an increment is a
+// plain load and store; it is atomic only so that Stats may read it
+// without the lock.
+type counter struct{ v atomic.Int64 }
+
+func (c *counter) add(n int64) { c.v.Store(c.v.Load() + n) }
+func (c *counter) load() int64 { return c.v.Load() }
+
+func (s *shard[T]) init(now int64, eventBuffer int) {
 	s.nodes.free = nilIndex
 	s.index.init(&s.nodes)
 	s.wheel.init(&s.nodes, now)
+	if eventBuffer > 0 {
+		s.events.ring = make([]Event, eventBuffer)
+		s.wheel.events = &s.events
+	}
 }
 
-// update stores item under id with deadline d. The caller has read ID,
-// LastSeen and IsAvailable already: no user code runs under the lock.
-func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail bool) {
+// emit queues an event about node i, if events are on.
+func (s *shard[T]) emit(i int32, k EventKind) {
+	if s.events.ring != nil {
+		s.events.push(s.nodes.at(i).key, k)
+	}
+}
+
+// update stores item under id with deadline d, unless rejectOlder and d is
+// earlier than the stored deadline. It reports whether it stored the item
+// and whether it queued events. The caller has read ID, LastSeen and
+// IsAvailable already: no user code runs under the lock.
+func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectOlder bool) (stored, queued bool) {
 	s.mu.Lock()
 	if i, _, _ := s.index.find(tag, id); i != nilIndex {
 		n := s.nodes.at(i)
+		if rejectOlder && d < n.deadline {
+			s.stats.rejected.add(1)
+			s.mu.Unlock()
+			return false, false
+		}
+		s.stats.updates.add(1)
 		n.item = item
-		if avail == (n.availPos >= 0) && n.bucket < numSlots && d >= n.deadline {
+		wasAvail := n.availPos >= 0
+		if avail == wasAvail && n.bucket < numSlots && d >= n.deadline {
 			// The hot path: a renewal that moves the deadline later. One
 			// store; the wheel re-files the node when its slot falls due.
 			n.deadline = d
 			s.mu.Unlock()
-			return
+			return true, false
 		}
 		s.seq.Add(1)
+		wasStale := n.bucket == staleBucket
 		s.setAvailable(i, avail)
 		s.wheel.renew(i, d)
+		switch isStale := n.bucket == staleBucket; {
+		case wasStale && !isStale:
+			s.emit(i, EventOnline)
+		case !wasStale && isStale:
+			s.emit(i, EventStale)
+		}
+		if avail != wasAvail {
+			s.emit(i, availabilityEvent(avail))
+		}
 		s.seq.Add(1)
+		queued = s.events.n > 0
 		s.mu.Unlock()
-		return
+		return true, queued
 	}
 	s.seq.Add(1)
+	s.stats.updates.add(1)
+	s.stats.inserts.add(1)
 	i := s.nodes.alloc()
 	n := s.nodes.at(i)
 	n.item, n.key, n.deadline, n.availPos, n.bucket = item, id, d, -1, noBucket
@@ -115,8 +163,23 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail bool) {
 	s.total.Add(1)
 	s.setAvailable(i, avail)
 	s.wheel.file(i)
+	if n.bucket != staleBucket { // a heartbeat already stale on arrival was never online
+		s.emit(i, EventOnline)
+		if avail {
+			s.emit(i, EventAvailable)
+		}
+	}
 	s.seq.Add(1)
+	queued = s.events.n > 0
 	s.mu.Unlock()
+	return true, queued
+}
+
+func availabilityEvent(avail bool) EventKind {
+	if avail {
+		return EventAvailable
+	}
+	return EventUnavailable
 }
 
 // setAvailable keeps the available list and counts in step with node i.
@@ -142,9 +205,10 @@ func (s *shard[T]) setAvailable(i int32, avail bool) {
 	}
 }
 
-// drop removes node i, found at slot p of table t, entirely. Called with
-// the lock held, inside a seqlock write.
-func (s *shard[T]) drop(i int32, t table, p int) {
+// drop removes node i, found at slot p of table t, entirely, and queues
+// event k about it. Called with the lock held, inside a seqlock write.
+func (s *shard[T]) drop(i int32, t table, p int, k EventKind) {
+	s.emit(i, k)
 	s.setAvailable(i, false)
 	s.wheel.remove(i)
 	t.delete(p)
@@ -152,17 +216,20 @@ func (s *shard[T]) drop(i int32, t table, p int) {
 	s.total.Add(-1)
 }
 
-func (s *shard[T]) remove(tag uint32, id string) bool {
+// remove deletes id, reporting whether it was stored and whether events
+// were queued.
+func (s *shard[T]) remove(tag uint32, id string) (removed, queued bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	i, t, p := s.index.find(tag, id)
 	if i == nilIndex {
-		return false
+		return false, false
 	}
 	s.seq.Add(1)
-	s.drop(i, t, p)
+	s.drop(i, t, p, EventRemoved)
+	s.stats.removals.add(1)
 	s.seq.Add(1)
-	return true
+	return true, s.events.n > 0
 }
 
 // get returns a copy of the node stored for id, if any.
@@ -196,10 +263,10 @@ func (s *shard[T]) advanceLocked(now int64) {
 	}
 }
 
-// cleanup removes every item stale at now and returns how many.
-func (s *shard[T]) cleanup(now int64) int {
+// cleanup removes every item stale at now and returns how many, and
+// whether it queued events.
+func (s *shard[T]) cleanup(now int64) (removed int, queued bool) {
 	s.advanceLocked(now)
-	removed := 0
 	for {
 		s.seq.Add(1)
 		n := 0
@@ -210,13 +277,15 @@ func (s *shard[T]) cleanup(now int64) int {
 			}
 			key := s.nodes.at(i).key
 			_, t, p := s.index.find(tagOf(xxhash.Sum64String(key)), key)
-			s.drop(i, t, p)
+			s.drop(i, t, p, EventExpired)
 		}
+		s.stats.expirations.add(int64(n))
 		s.seq.Add(1)
 		removed += n
+		queued = queued || s.events.n > 0
 		if n < lockBudget {
 			s.mu.Unlock()
-			return removed
+			return removed, queued
 		}
 		s.mu.Unlock()
 		// Another writer may run here; a renewal may rescue what is left.
@@ -224,8 +293,9 @@ func (s *shard[T]) cleanup(now int64) int {
 	}
 }
 
-// counts returns the online and available counts at now.
-func (s *shard[T]) counts(now int64) (online, available int64) {
+// counts returns the online and available counts at now, and whether it
+// queued events (items it found newly stale).
+func (s *shard[T]) counts(now int64) (online, available int64, queued bool) {
 	// Fast path: nothing filed can have gone stale yet, so the counts are
 	// the stored ones less the known-stale ones. No lock, no scan.
 	for range 4 {
@@ -239,12 +309,13 @@ func (s *shard[T]) counts(now int64) (online, available int64) {
 		t, a := s.total.Load(), s.avail.Load()
 		st, sa := s.wheel.stale.Load(), s.wheel.staleAvail.Load()
 		if s.seq.Load() == q {
-			return t - st, a - sa
+			return t - st, a - sa, false
 		}
 	}
 	s.advanceLocked(now)
 	online = s.total.Load() - s.wheel.stale.Load()
 	available = s.avail.Load() - s.wheel.staleAvail.Load()
+	queued = s.events.n > 0
 	s.mu.Unlock()
-	return online, available
+	return online, available, queued
 }

@@ -486,3 +486,80 @@ func BenchmarkRenewalStall(b *testing.B) {
 		}
 	}
 }
+
+// pick returns an available online item without building a list: the
+// baseline ranges over its map until it meets one.
+func (b *baseline) pick() (benchItem, bool) {
+	now := b.clock()
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, h := range b.items {
+		if b.recent(h, now) && h.IsAvailable() {
+			return h, true
+		}
+	}
+	return benchItem{}, false
+}
+
+// BenchmarkPickAvailable answers a scheduler's most common question, "give
+// me an available worker", where 1 % of the fleet is available.
+func BenchmarkPickAvailable(b *testing.B) {
+	forEach(b, []int{1_000_000}, func(b *testing.B, impl int, n int) {
+		f := getFixture(b, impl, n)
+		pick := func() bool { _, ok := f.s.(*baseline).pick(); return ok }
+		if reg, ok := f.s.(*heartbeat.Registry[benchItem, benchItem]); ok {
+			pick = func() bool { _, ok := reg.PickAvailable(nil); return ok }
+		}
+		b.ResetTimer()
+		for range b.N {
+			if !pick() {
+				b.Fatal("none available")
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateEvents measures what events cost a writer: every update
+// flips an item's availability, one event each. handler=none has no
+// handler (no event is made); handler=counting delivers each to a handler
+// that counts it.
+func BenchmarkUpdateEvents(b *testing.B) {
+	const n = 100_000
+	for _, handler := range []string{"none", "counting"} {
+		b.Run(fmt.Sprintf("handler=%s/n=%d", handler, n), func(b *testing.B) {
+			b.ReportAllocs()
+			c := newBenchClock()
+			opts := []heartbeat.Option{heartbeat.WithClock(c.Now)}
+			var delivered atomic.Int64
+			if handler == "counting" {
+				opts = append(opts, heartbeat.WithEvents(func(heartbeat.Event) { delivered.Add(1) }))
+			}
+			r := heartbeat.New[benchItem](opts...)
+			defer r.Close()
+			// Two heartbeats per ID, one available and one not.
+			flips := make([][2]benchItem, n)
+			for i, id := range ids(n) {
+				flips[i] = [2]benchItem{{id, at(0, false)}, {id, at(0, true)}}
+				if err := r.Update(flips[i][0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				rn := newRng()
+				for pb.Next() {
+					k := rn.next()
+					if err := r.Update(flips[int(k>>1)%n][k&1]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			if handler == "counting" {
+				st := r.Stats()
+				b.ReportMetric(float64(st.EventsDropped)/float64(b.N), "dropped/op")
+			}
+		})
+	}
+}

@@ -113,3 +113,121 @@ func ExampleRegistry_Update() {
 	fmt.Println(err, workers.CountTotal())
 	// Output: heartbeat: item has an empty ID 0
 }
+
+// WorkerRegistry is the original crate's worker registry, now a thin typed
+// wrapper over the generic one.
+type WorkerRegistry struct {
+	*heartbeat.Registry[WorkerHeartbeat, WorkerInfo]
+}
+
+func NewWorkerRegistry(opts ...heartbeat.Option) WorkerRegistry {
+	return WorkerRegistry{heartbeat.New[WorkerHeartbeat](opts...)}
+}
+
+// HiveHeartbeat is what a hive (a machine running workers) sends.
+type HiveHeartbeat struct {
+	HiveID  string
+	Workers int
+	SentAt  time.Time
+}
+
+// HiveInfo is what the scheduler keeps of a hive.
+type HiveInfo struct {
+	HiveID  string
+	Workers int
+}
+
+func (h HiveHeartbeat) ID() string          { return h.HiveID }
+func (h HiveHeartbeat) Info() HiveInfo      { return HiveInfo{h.HiveID, h.Workers} }
+func (h HiveHeartbeat) IsAvailable() bool   { return h.Workers > 0 }
+func (h HiveHeartbeat) LastSeen() time.Time { return h.SentAt }
+
+// HiveRegistry is the original crate's hive registry, likewise.
+type HiveRegistry struct {
+	*heartbeat.Registry[HiveHeartbeat, HiveInfo]
+}
+
+func NewHiveRegistry(opts ...heartbeat.Option) HiveRegistry {
+	return HiveRegistry{heartbeat.New[HiveHeartbeat](opts...)}
+}
+
+// The crate's two registries, each a few lines over the generic one.
+func Example_typedRegistries() {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	clock := heartbeat.WithClock(func() time.Time { return now })
+	workers, hives := NewWorkerRegistry(clock), NewHiveRegistry(clock)
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w1", Model: "llama", SentAt: now})
+	_ = hives.Update(HiveHeartbeat{HiveID: "h1", Workers: 4, SentAt: now})
+	_ = hives.Update(HiveHeartbeat{HiveID: "h2", Workers: 0, SentAt: now})
+	fmt.Println("workers online:", workers.CountOnline())
+	fmt.Println("hives available:", hives.ListAvailable())
+	// Output:
+	// workers online: 1
+	// hives available: [{h1 4}]
+}
+
+// A janitor removes stale items on its own, and events tell the scheduler
+// as it happens. Close stops both.
+func ExampleWithEvents() {
+	expired := make(chan string)
+	workers := heartbeat.New[WorkerHeartbeat](
+		heartbeat.WithTimeout(100*time.Millisecond),
+		heartbeat.WithCleanupInterval(10*time.Millisecond),
+		heartbeat.WithEvents(func(e heartbeat.Event) {
+			fmt.Println(e.ID, e.Kind)
+			if e.Kind == heartbeat.EventExpired {
+				expired <- e.ID
+			}
+		}),
+	)
+	defer workers.Close()
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w1", SentAt: time.Now()})
+	<-expired // 100 ms later, at the janitor's next run
+	// Output:
+	// w1 online
+	// w1 available
+	// w1 stale
+	// w1 expired
+}
+
+// The iterators hold no lock while the loop body runs and allocate nothing
+// per item; breaking out early costs only what was visited.
+func ExampleRegistry_Available() {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	workers := heartbeat.New[WorkerHeartbeat](heartbeat.WithClock(func() time.Time { return now }))
+	for i, model := range []string{"llama", "qwen", "llama"} {
+		_ = workers.Update(WorkerHeartbeat{WorkerID: fmt.Sprint("w", i), Model: model, SentAt: now})
+	}
+	n := 0
+	for _, w := range workers.Available() {
+		if w.Model == "llama" {
+			n++
+		}
+	}
+	fmt.Println(n, "llama workers available")
+	// Output: 2 llama workers available
+}
+
+// PickAvailable answers "give me an available worker" without building a
+// list; successive calls spread over the fleet.
+func ExampleRegistry_PickAvailable() {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	workers := heartbeat.New[WorkerHeartbeat](heartbeat.WithClock(func() time.Time { return now }))
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w1", Model: "llama", Busy: true, SentAt: now})
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w2", Model: "qwen", SentAt: now})
+	w, ok := workers.PickAvailable(func(w WorkerHeartbeat) bool { return w.Model == "qwen" })
+	fmt.Println(w.WorkerID, ok)
+	// Output: w2 true
+}
+
+// Stats are cheap to read; publish them however the service exports
+// metrics (the README shows expvar and Prometheus), without the registry
+// importing either.
+func ExampleRegistry_Stats() {
+	workers := heartbeat.New[WorkerHeartbeat]()
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w1", SentAt: time.Now()})
+	_ = workers.Update(WorkerHeartbeat{WorkerID: "w1", SentAt: time.Now()})
+	st := workers.Stats()
+	fmt.Println(st.Updates, "updates,", st.Inserts, "insert")
+	// Output: 2 updates, 1 insert
+}

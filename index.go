@@ -22,47 +22,36 @@ const (
 	maxTableBits = 10
 )
 
-// A table is a power-of-two array of slots plus one last word that holds its
-// bookkeeping (occupied slots in the low 32 bits, depth above), so that the
-// directory holds the slot arrays themselves and a lookup follows no pointer
-// to a table header.
-type table []uint64
-
-func newTable(size int, depth uint8) table {
-	t := make(table, size+1)
-	t[size] = uint64(depth) << 32
-	return t
+type table struct {
+	slots []uint64
+	n     int   // occupied slots
+	depth uint8 // how many top tag bits all of its keys share
 }
-
-func (t table) mask() int      { return len(t) - 2 }
-func (t table) count() int     { return int(uint32(t[len(t)-1])) }
-func (t table) depth() uint8   { return uint8(t[len(t)-1] >> 32) }
-func (t table) addCount(d int) { t[len(t)-1] = uint64(int64(t[len(t)-1]) + int64(d)) }
 
 type index[T any] struct {
 	nodes *slab[T]
-	dir   []table // several entries share one table while its depth < depth
-	depth uint8   // global depth: len(dir) == 1 << depth
+	dir   []*table
+	depth uint8 // global depth: len(dir) == 1 << depth
 }
 
 func (x *index[T]) init(nodes *slab[T]) {
 	x.nodes = nodes
-	x.dir = []table{newTable(1<<minTableBits, 0)}
+	x.dir = []*table{{slots: make([]uint64, 1<<minTableBits)}}
 }
 
 func tagOf(h uint64) uint32 { return uint32(h >> 32) }
 
-func (x *index[T]) dirPos(tag uint32) int {
-	return int(uint64(tag) >> (32 - x.depth) & (1<<x.depth - 1))
+func (x *index[T]) table(tag uint32) *table {
+	return x.dir[uint64(tag)>>(32-x.depth)&(1<<x.depth-1)]
 }
 
 // find returns the node index stored for id (whose tag is tag), and the
 // table and slot where it is, or nilIndex.
-func (x *index[T]) find(tag uint32, id string) (int32, table, int) {
-	t := x.dir[x.dirPos(tag)]
-	mask := t.mask()
+func (x *index[T]) find(tag uint32, id string) (int32, *table, int) {
+	t := x.table(tag)
+	mask := len(t.slots) - 1
 	for p := int(tag) & mask; ; p = (p + 1) & mask {
-		s := t[p]
+		s := t.slots[p]
 		if s == 0 {
 			return nilIndex, nil, 0
 		}
@@ -77,85 +66,78 @@ func (x *index[T]) find(tag uint32, id string) (int32, table, int) {
 // insert adds node i under tag; the caller has checked that its key is
 // absent.
 func (x *index[T]) insert(tag uint32, i int32) {
-	j := x.dirPos(tag)
-	for t := x.dir[j]; (t.count()+1)*4 > t.mask()*3+3; t = x.dir[j] { // load at most 3/4
-		x.grow(j)
-		j = x.dirPos(tag)
+	t := x.table(tag)
+	for (t.n+1)*4 > len(t.slots)*3 { // keep the load at most 3/4
+		x.grow(t)
+		t = x.table(tag)
 	}
-	t := x.dir[j]
 	t.put(uint64(tag)<<32 | uint64(uint32(i+1)))
-	t.addCount(1)
+	t.n++
 }
 
-func (t table) put(s uint64) {
-	mask := t.mask()
+func (t *table) put(s uint64) {
+	mask := len(t.slots) - 1
 	p := int(uint32(s>>32)) & mask
-	for t[p] != 0 {
+	for t.slots[p] != 0 {
 		p = (p + 1) & mask
 	}
-	t[p] = s
+	t.slots[p] = s
 }
 
-// grow doubles the table at directory position j, or splits it in two once
-// it is at the maximum size.
-func (x *index[T]) grow(j int) {
-	t := x.dir[j]
-	size, depth := t.mask()+1, t.depth()
-	if size < 1<<maxTableBits {
-		bigger := newTable(2*size, depth)
-		for _, s := range t[:size] {
+// grow doubles table t, or splits it in two once it is at the maximum size.
+func (x *index[T]) grow(t *table) {
+	if len(t.slots) < 1<<maxTableBits {
+		old := t.slots
+		t.slots = make([]uint64, 2*len(old))
+		for _, s := range old {
 			if s != 0 {
-				bigger.put(s)
+				t.put(s)
 			}
 		}
-		bigger.addCount(t.count())
-		x.replace(t, func(int) table { return bigger })
 		return
 	}
-	if depth == x.depth {
-		dir := make([]table, 2*len(x.dir))
-		for k := range dir {
-			dir[k] = x.dir[k>>1]
+	if t.depth == x.depth {
+		dir := make([]*table, 2*len(x.dir))
+		for j := range dir {
+			dir[j] = x.dir[j>>1]
 		}
 		x.dir = dir
 		x.depth++
 	}
-	bit := 31 - depth // the tag bit that now tells the halves apart
-	halves := [2]table{newTable(size, depth+1), newTable(size, depth+1)}
-	for _, s := range t[:size] {
+	bit := 31 - t.depth // the tag bit that now tells the halves apart
+	halves := [2]*table{
+		{slots: make([]uint64, len(t.slots)), depth: t.depth + 1},
+		{slots: make([]uint64, len(t.slots)), depth: t.depth + 1},
+	}
+	for _, s := range t.slots {
 		if s != 0 {
 			h := halves[uint32(s>>32)>>bit&1]
 			h.put(s)
-			h.addCount(1)
+			h.n++
 		}
 	}
-	shift := x.depth - depth - 1 // the same bit, in a directory position
-	x.replace(t, func(k int) table { return halves[k>>shift&1] })
-}
-
-// replace points every directory entry that shares table t at with(entry).
-func (x *index[T]) replace(t table, with func(k int) table) {
-	for k := range x.dir {
-		if &x.dir[k][0] == &t[0] {
-			x.dir[k] = with(k)
+	shift := x.depth - t.depth - 1 // the same bit, in a directory position
+	for j := range x.dir {
+		if x.dir[j] == t {
+			x.dir[j] = halves[j>>shift&1]
 		}
 	}
 }
 
 // delete empties slot p of table t and shifts back the entries after it in
 // the probe run that may use the hole.
-func (t table) delete(p int) {
-	mask := t.mask()
-	t.addCount(-1)
+func (t *table) delete(p int) {
+	mask := len(t.slots) - 1
+	t.n--
 	for q := (p + 1) & mask; ; q = (q + 1) & mask {
-		s := t[q]
+		s := t.slots[q]
 		if s == 0 {
-			t[p] = 0
+			t.slots[p] = 0
 			return
 		}
 		home := int(uint32(s>>32)) & mask
 		if (q-home)&mask >= (q-p)&mask { // the hole is on s's probe path
-			t[p] = s
+			t.slots[p] = s
 			p = q
 		}
 	}

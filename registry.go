@@ -39,7 +39,7 @@
 // held while the item's methods run (ID, LastSeen and IsAvailable run before
 // Update takes its lock, Info after every lock is released), so they may call
 // back into the registry. No method waits on another for longer than a
-// bounded batch of work: cleanups release a shard's lock every 512 entries.
+// bounded batch of work: cleanups release a shard's lock every 128 entries.
 package heartbeat
 
 import (
@@ -449,7 +449,7 @@ func (r *Registry[T, I]) counts() (online, available int) {
 // ones, renewed ones whose old slot fell due (each at most about once per
 // timeout), ones moving down a wheel level, and one boundary slot per
 // shard; with nothing due it touches no item. It holds a shard's lock for at
-// most 512 entries at a time. No allocation.
+// most 128 entries at a time. No allocation.
 func (r *Registry[T, I]) CleanupStale() int {
 	began := time.Now()
 	_, expiry := r.times()

@@ -272,7 +272,7 @@ func (s *shard[T]) get(tag uint32, id string) (item T, deadline int64, ok bool) 
 
 // lockBudget bounds the entries a cleanup handles per hold of a shard's
 // lock, so a renewal waiting behind a mass expiry waits microseconds.
-const lockBudget = 512
+const lockBudget = 128
 
 // advanceLocked brings the shard's wheel to now, releasing the lock between
 // batches of work. It returns with the lock held and the wheel at now.

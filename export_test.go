@@ -16,11 +16,13 @@ func (r *Registry[T, I]) WheelWork() (visited, refiled int) {
 	return visited, refiled
 }
 
-// WithTicks drives the janitor from ticks instead of a real ticker, so tests
-// decide when it runs: a second send on an unbuffered channel returns only
-// after the first tick's cleanup has finished.
-func WithTicks(ticks chan time.Time) Option {
+// WithTicks drives the janitor from ticks instead of a real ticker, and has
+// it send on ran after each run, so that tests decide when it runs and know
+// when it has finished.
+func WithTicks(ticks <-chan time.Time, ran chan<- struct{}) Option {
 	return func(c *config) {
-		c.ticks = func(time.Duration) (<-chan time.Time, func()) { return ticks, func() {} }
+		c.ticks = func(time.Duration) (<-chan time.Time, func(), func()) {
+			return ticks, func() { ran <- struct{}{} }, func() {}
+		}
 	}
 }

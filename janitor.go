@@ -11,23 +11,26 @@ import (
 // EventStale fires within one interval of their deadline even when nobody
 // asks. Close stops it.
 
-func (r *Registry[T, I]) janitor(interval time.Duration, ticks func(time.Duration) (<-chan time.Time, func())) {
+func (r *Registry[T, I]) janitor(interval time.Duration, ticks func(time.Duration) (<-chan time.Time, func(), func())) {
 	defer r.wg.Done()
-	tick, stop := ticks(interval)
+	tick, ran, stop := ticks(interval)
 	defer stop()
 	for {
 		select {
 		case <-tick:
 			r.CleanupStale()
+			ran()
 		case <-r.stop:
 			return
 		}
 	}
 }
 
-func realTicks(d time.Duration) (<-chan time.Time, func()) {
+// realTicks is the janitor's clock: a ticker, and nothing to tell after a
+// run. Tests replace it to decide when the janitor runs and know when it has.
+func realTicks(d time.Duration) (tick <-chan time.Time, ran, stop func()) {
 	t := time.NewTicker(d)
-	return t.C, t.Stop
+	return t.C, func() {}, t.Stop
 }
 
 // Close stops the janitor and the event dispatcher, after the dispatcher

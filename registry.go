@@ -79,7 +79,7 @@ type config struct {
 	eventSet    bool
 	eventBuffer int
 	rejectOlder bool
-	ticks       func(time.Duration) (<-chan time.Time, func()) // the janitor's; tests replace it
+	ticks       func(time.Duration) (tick <-chan time.Time, ran, stop func()) // the janitor's; tests replace it
 }
 
 // Option configures a Registry at New.

@@ -3,6 +3,7 @@ package heartbeat_test
 import (
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,16 +41,28 @@ func (rec *recorder) of(id string) []heartbeat.EventKind {
 	return out
 }
 
+// janitorTicks drives a registry's janitor by hand (heartbeat.WithTicks).
+type janitorTicks struct {
+	tick chan time.Time
+	ran  chan struct{}
+}
+
+func newTicks() janitorTicks {
+	return janitorTicks{make(chan time.Time), make(chan struct{})}
+}
+
+func (j janitorTicks) option() heartbeat.Option { return heartbeat.WithTicks(j.tick, j.ran) }
+
 // tick makes the janitor run one cleanup and returns when it has finished.
-func tick(ticks chan time.Time) {
-	ticks <- time.Time{}
-	ticks <- time.Time{} // taken only once the first tick's cleanup is over
+func tick(j janitorTicks) {
+	j.tick <- time.Time{}
+	<-j.ran
 }
 
 func TestJanitorRemovesStaleItems(t *testing.T) {
 	c := newClock()
-	ticks := make(chan time.Time)
-	r := newRegistry(c, heartbeat.WithCleanupInterval(time.Second), heartbeat.WithTicks(ticks))
+	ticks := newTicks()
+	r := newRegistry(c, heartbeat.WithCleanupInterval(time.Second), ticks.option())
 	defer r.Close()
 	require.NoError(t, r.Update(recent(c, "w1", true)))
 	require.NoError(t, r.Update(old(c, "w2", true)))
@@ -66,18 +79,31 @@ func TestJanitorRemovesStaleItems(t *testing.T) {
 	require.Equal(t, int64(0), r.Stats().Pauses)
 }
 
+// registryGoroutines counts the goroutines running a registry's janitor or
+// event dispatcher.
+func registryGoroutines() int {
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	return strings.Count(stacks, ").janitor(") + strings.Count(stacks, ").dispatch(")
+}
+
 func TestCloseStopsEveryGoroutineAndIsIdempotent(t *testing.T) {
-	before := runtime.NumGoroutine()
+	gone := func() bool { return registryGoroutines() == 0 }
+	require.Eventually(t, gone, 5*time.Second, time.Millisecond, "earlier tests closed theirs")
 	r := heartbeat.New[testHeartbeat]()
-	require.Equal(t, before, runtime.NumGoroutine(), "no options, no goroutine")
+	require.Zero(t, registryGoroutines(), "no options, no goroutine")
 	require.NoError(t, r.Close())
 
 	r = heartbeat.New[testHeartbeat](heartbeat.WithCleanupInterval(time.Millisecond), heartbeat.WithEvents(func(heartbeat.Event) {}))
-	require.Equal(t, before+2, runtime.NumGoroutine(), "a janitor and a dispatcher")
+	defer r.Close()
+	require.Eventually(t, func() bool { return registryGoroutines() == 2 }, 5*time.Second, time.Millisecond,
+		"a janitor and a dispatcher")
 	require.NoError(t, r.Update(testHeartbeat{id: "w", ts: time.Now(), available: true}))
 	require.NoError(t, r.Close())
 	require.NoError(t, r.Close())
-	require.Equal(t, before, runtime.NumGoroutine(), "Close waits for both to exit")
+	// Close waits until both have returned from their loops; the goroutines
+	// then take a moment more to be gone.
+	require.Eventually(t, gone, 5*time.Second, time.Millisecond, "no goroutine left behind")
 	require.NoError(t, r.Update(testHeartbeat{id: "w", ts: time.Now()}), "usable after Close")
 	require.Equal(t, 1, r.CountOnline())
 }
@@ -114,10 +140,10 @@ func TestEventsOfOneItem(t *testing.T) {
 
 func TestStaleEventFiresWithinOneJanitorInterval(t *testing.T) {
 	c := newClock()
-	ticks := make(chan time.Time)
+	ticks := newTicks()
 	rec := &recorder{}
 	r := newRegistry(c, heartbeat.WithTimeout(10*time.Second), heartbeat.WithCleanupInterval(time.Second),
-		heartbeat.WithTicks(ticks), heartbeat.WithEvents(rec.handle))
+		ticks.option(), heartbeat.WithEvents(rec.handle))
 	require.NoError(t, r.Update(recent(c, "w", false)))
 	for range 9 {
 		c.Advance(time.Second)
@@ -371,7 +397,7 @@ func TestPauseGrace(t *testing.T) {
 	}
 	// running lets time pass with the janitor running every second, as it
 	// does when the process is not paused.
-	running := func(c *fakeClock, ticks chan time.Time, d time.Duration) {
+	running := func(c *fakeClock, ticks janitorTicks, d time.Duration) {
 		for ; d >= time.Second; d -= time.Second {
 			c.Advance(time.Second)
 			tick(ticks)
@@ -380,8 +406,8 @@ func TestPauseGrace(t *testing.T) {
 	}
 
 	t.Run("janitor: a pause grants one timeout of grace", func(t *testing.T) {
-		ticks := make(chan time.Time)
-		c, r := setup(heartbeat.WithCleanupInterval(time.Second), heartbeat.WithTicks(ticks))
+		ticks := newTicks()
+		c, r := setup(heartbeat.WithCleanupInterval(time.Second), ticks.option())
 		defer r.Close()
 		c.Advance(time.Minute) // the pause: nothing ran for a minute
 		require.Equal(t, 10, r.CountOnline(), "nobody declared dead at the resume")
@@ -401,8 +427,8 @@ func TestPauseGrace(t *testing.T) {
 	})
 
 	t.Run("a second pause during the grace extends it", func(t *testing.T) {
-		ticks := make(chan time.Time)
-		c, r := setup(heartbeat.WithCleanupInterval(time.Second), heartbeat.WithTicks(ticks))
+		ticks := newTicks()
+		c, r := setup(heartbeat.WithCleanupInterval(time.Second), ticks.option())
 		defer r.Close()
 		c.Advance(time.Minute)
 		require.Equal(t, 10, r.CountOnline())
@@ -423,16 +449,16 @@ func TestPauseGrace(t *testing.T) {
 	})
 
 	t.Run("grace turned off", func(t *testing.T) {
-		ticks := make(chan time.Time)
-		c, r := setup(heartbeat.WithCleanupInterval(time.Second), heartbeat.WithTicks(ticks), heartbeat.WithPauseGrace(0))
+		ticks := newTicks()
+		c, r := setup(heartbeat.WithCleanupInterval(time.Second), ticks.option(), heartbeat.WithPauseGrace(0))
 		defer r.Close()
 		c.Advance(time.Minute)
 		require.Equal(t, 0, r.CountOnline())
 	})
 
 	t.Run("a short gap is no pause", func(t *testing.T) {
-		ticks := make(chan time.Time)
-		c, r := setup(heartbeat.WithCleanupInterval(time.Second), heartbeat.WithTicks(ticks))
+		ticks := newTicks()
+		c, r := setup(heartbeat.WithCleanupInterval(time.Second), ticks.option())
 		defer r.Close()
 		c.Advance(4 * time.Second) // the default threshold: max(4 intervals, timeout/4)
 		require.Equal(t, 10, r.CountOnline())

@@ -266,7 +266,8 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		r.wake = make(chan struct{}, 1)
 	}
 	r.last.v.Store(minNanos) // before any reading, even one before 1970
-	r.grace.start.Store(minNanos)
+	r.grace.start.Store(minNanos) // no grace, even for clocks before 1970
+	r.grace.until.Store(minNanos)
 	now := r.now()
 	for i := range r.shards {
 		r.shards[i].init(now, perShard)

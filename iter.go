@@ -59,7 +59,7 @@ func (r *Registry[T, I]) iterate(onlineOnly, availableOnly bool) iter.Seq2[strin
 						j = s.availList[pos]
 					}
 					n := s.nodes.at(j)
-					if n.bucket != noBucket && (!onlineOnly || n.deadline > expiry) {
+					if n.bucket() != noBucket && (!availableOnly || n.available()) && (!onlineOnly || n.deadline > expiry) {
 						buf = append(buf, keyed[T]{n.key, n.item})
 					}
 				}
@@ -93,7 +93,7 @@ func (r *Registry[T, I]) PickAvailable(match func(T) bool) (T, bool) {
 			n := 0
 			s.mu.Lock()
 			for ; pos < len(s.availList) && n < iterBatch; pos++ {
-				if nd := s.nodes.at(s.availList[pos]); nd.deadline > expiry {
+				if nd := s.nodes.at(s.availList[pos]); nd.available() && nd.deadline > expiry {
 					buf[n] = nd.item
 					n++
 				}

@@ -265,7 +265,7 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		perShard = max(1, c.eventBuffer/c.shards)
 		r.wake = make(chan struct{}, 1)
 	}
-	r.last.v.Store(minNanos) // before any reading, even one before 1970
+	r.last.v.Store(minNanos)      // before any reading, even one before 1970
 	r.grace.start.Store(minNanos) // no grace, even for clocks before 1970
 	r.grace.until.Store(minNanos)
 	now := r.now()
@@ -508,7 +508,7 @@ func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableO
 		s.mu.Lock()
 		if availableOnly {
 			for _, j := range s.availList {
-				if n := s.nodes.at(j); keep(&n.entry, now) {
+				if n := s.nodes.at(j); n.available() && keep(&n.entry, now) {
 					out = append(out, n.item)
 				}
 			}
@@ -517,7 +517,7 @@ func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableO
 				out = make([]T, 0, r.CountTotal())
 			}
 			for j := range s.nodes.used {
-				if n := s.nodes.at(j); n.bucket != noBucket && keep(&n.entry, now) {
+				if n := s.nodes.at(j); n.bucket() != noBucket && keep(&n.entry, now) {
 					out = append(out, n.item)
 				}
 			}

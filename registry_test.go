@@ -626,3 +626,37 @@ func TestConcurrentUse(t *testing.T) {
 	require.Equal(t, r.CountOnline(), len(r.ListOnline()))
 	require.Equal(t, r.CountAvailable(), len(r.ListAvailable()))
 }
+
+// TestAvailabilityChurn flips, removes and re-adds many items in one shard,
+// so that the shard's available list keeps entries of nodes that are no
+// longer available, of freed nodes and of reused ones, and is compacted
+// many times; every answer is checked against the model on the way.
+func TestAvailabilityChurn(t *testing.T) {
+	c := newClock()
+	r := newRegistry(c, heartbeat.WithShards(1))
+	m := newModel(heartbeat.DefaultTimeout)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 40 {
+		for range 500 {
+			id := fmt.Sprint("w", rng.IntN(400))
+			if rng.IntN(8) == 0 {
+				r.Remove(id)
+				delete(m.items, id)
+				continue
+			}
+			h := testHeartbeat{id: id, ts: c.Now().Add(-time.Duration(rng.IntN(100)) * time.Second), available: rng.IntN(3) == 0}
+			m.items[id] = h
+			require.NoError(t, r.Update(h))
+		}
+		requireMatches(t, r, m, c.Now())
+		if round%10 == 9 {
+			c.Advance(10 * time.Second)
+			r.CleanupStale()
+			for id, h := range m.items {
+				if !m.online(h, c.Now()) {
+					delete(m.items, id)
+				}
+			}
+		}
+	}
+}

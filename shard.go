@@ -28,15 +28,18 @@ const (
 type slab[T any] struct {
 	chunks []*[chunkSize]node[T]
 	used   int32 // indices below this have been handed out at least once
-	free   int32 // head of the free list, linked through entry.next
+	free   int32 // head of the free list, linked through the entries' next
 }
 
 func (s *slab[T]) at(i int32) *node[T] { return &s.chunks[i>>chunkBits][i&chunkMask] }
 
 func (s *slab[T]) alloc() int32 {
 	if i := s.free; i != nilIndex {
-		s.free = s.at(i).next
+		s.free = s.at(i).next()
 		return i
+	}
+	if s.used == maxNodes {
+		panic("heartbeat: a shard holds at most 67108863 items; give the registry more shards (WithShards)")
 	}
 	if int(s.used) == len(s.chunks)*chunkSize {
 		s.chunks = append(s.chunks, new([chunkSize]node[T]))
@@ -47,12 +50,15 @@ func (s *slab[T]) alloc() int32 {
 }
 
 // release returns node i to the free list, dropping its references so that
-// the garbage collector can reclaim what the item pointed to.
+// the garbage collector can reclaim what the item pointed to. It keeps the
+// mark of the available list, which may still hold the index.
 func (s *slab[T]) release(i int32) {
 	n := s.at(i)
+	listed := n.onAvailList()
 	*n = node[T]{}
-	n.bucket = noBucket
-	n.next = s.free
+	n.setFlag(inListBit, listed)
+	n.setBucket(noBucket)
+	n.setNext(s.free)
 	s.free = i
 }
 
@@ -76,7 +82,7 @@ type shard[T any] struct {
 
 	index     index[T]
 	nodes     slab[T]
-	availList []int32 // nodes whose item is available: ListAvailable is O(available)
+	availList []int32 // every available node, and at most as many others again: ListAvailable is O(available)
 	wheel     wheel[T]
 	events    eventQueue // nil ring: no handler, no events
 	stats     shardStats
@@ -154,8 +160,8 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectO
 		}
 		s.stats.updates.add(1)
 		n.item = item
-		wasAvail := n.availPos >= 0
-		if avail == wasAvail && n.bucket < numSlots && d >= n.deadline {
+		wasAvail := n.available()
+		if avail == wasAvail && n.bucket() < numSlots && d >= n.deadline {
 			// The hot path: a renewal that moves the deadline later. One
 			// store; the wheel re-files the node when its slot falls due.
 			n.deadline = d
@@ -163,10 +169,10 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectO
 			return true, false
 		}
 		s.seq.Add(1)
-		wasStale := n.bucket == staleBucket
+		wasStale := n.bucket() == staleBucket
 		s.setAvailable(i, avail)
 		s.wheel.renew(i, d)
-		switch isStale := n.bucket == staleBucket; {
+		switch isStale := n.bucket() == staleBucket; {
 		case wasStale && !isStale:
 			s.emit(i, EventOnline)
 		case !wasStale && isStale:
@@ -185,12 +191,13 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectO
 	s.stats.inserts.add(1)
 	i := s.nodes.alloc()
 	n := s.nodes.at(i)
-	n.item, n.key, n.deadline, n.availPos, n.bucket = item, id, d, -1, noBucket
+	n.item, n.key, n.deadline = item, id, d
+	n.setBucket(noBucket)
 	s.index.insert(tag, i)
 	s.total.Add(1)
 	s.setAvailable(i, avail)
 	s.wheel.file(i)
-	if n.bucket != staleBucket { // a heartbeat already stale on arrival was never online
+	if n.bucket() != staleBucket { // a heartbeat already stale on arrival was never online
 		s.emit(i, EventOnline)
 		if avail {
 			s.emit(i, EventAvailable)
@@ -209,27 +216,44 @@ func availabilityEvent(avail bool) EventKind {
 	return EventUnavailable
 }
 
-// setAvailable keeps the available list and counts in step with node i.
+// setAvailable keeps the available flag, list and counts in step with node
+// i. A node that stops being available stays on the list, flagged off (a
+// node's entry has no room for its position in the list); the list is
+// compacted once it holds more than twice the available nodes, so it stays
+// O(available) and each flip costs O(1) amortized.
 func (s *shard[T]) setAvailable(i int32, avail bool) {
 	n := s.nodes.at(i)
-	if avail == (n.availPos >= 0) {
+	if avail == n.available() {
 		return
 	}
+	n.setFlag(availBit, avail)
 	if avail {
-		n.availPos = int32(len(s.availList))
-		s.availList = append(s.availList, i)
 		s.avail.Add(1)
+		if !n.onAvailList() {
+			n.setFlag(inListBit, true)
+			s.availList = append(s.availList, i)
+		}
 	} else {
-		last := s.availList[len(s.availList)-1]
-		s.availList[n.availPos] = last
-		s.nodes.at(last).availPos = n.availPos
-		s.availList = s.availList[:len(s.availList)-1]
-		n.availPos = -1
 		s.avail.Add(-1)
+		if len(s.availList) > 2*int(s.avail.Load())+64 {
+			s.compactAvailList()
+		}
 	}
-	if n.bucket != noBucket {
+	if n.bucket() != noBucket {
 		s.wheel.availabilityChanged(i, avail)
 	}
+}
+
+func (s *shard[T]) compactAvailList() {
+	kept := s.availList[:0]
+	for _, j := range s.availList {
+		if n := s.nodes.at(j); n.available() {
+			kept = append(kept, j)
+		} else {
+			n.setFlag(inListBit, false)
+		}
+	}
+	s.availList = kept
 }
 
 // drop removes node i, found at slot p of table t, entirely, and queues

@@ -131,11 +131,19 @@ func (s *shard[T]) lock() {
 // mutex lets the unlocker barge ahead of a waiter it has just woken), and a
 // waiting renewal would wait until the mutex turned to FIFO after 1 ms.
 func (s *shard[T]) yieldLock() {
+	s.unlockYield()
+	s.mu.Lock()
+}
+
+// unlockYield releases the lock at the end of background work and lets the
+// writers that were waiting run first. Yielding matters even here: the
+// writer just woken waits on this P's run queue, and another P may take
+// long to come and fetch it (on a virtual machine, to wake its vCPU).
+func (s *shard[T]) unlockYield() {
 	s.mu.Unlock()
 	for i := 0; i < 64 && s.waiting.Load() > 0; i++ {
 		runtime.Gosched()
 	}
-	s.mu.Lock()
 }
 
 // emit queues an event about node i, if events are on.
@@ -302,6 +310,11 @@ const lockBudget = 128
 // batches of work. It returns with the lock held and the wheel at now.
 func (s *shard[T]) advanceLocked(now int64) {
 	s.mu.Lock()
+	s.advanceHeld(now)
+}
+
+// advanceHeld is advanceLocked for a caller that holds the lock already.
+func (s *shard[T]) advanceHeld(now int64) {
 	for {
 		s.seq.Add(1)
 		done := s.wheel.advance(now, lockBudget)
@@ -334,13 +347,12 @@ func (s *shard[T]) cleanup(now int64) (removed int, queued bool) {
 		removed += n
 		queued = queued || s.events.n > 0
 		if n < lockBudget {
-			s.mu.Unlock()
+			s.unlockYield()
 			return removed, queued
 		}
 		// Writers run here; a renewal may rescue what is left.
 		s.yieldLock()
-		s.mu.Unlock()
-		s.advanceLocked(now)
+		s.advanceHeld(now)
 	}
 }
 
@@ -367,6 +379,6 @@ func (s *shard[T]) counts(now int64) (online, available int64, queued bool) {
 	online = s.total.Load() - s.wheel.stale.Load()
 	available = s.avail.Load() - s.wheel.staleAvail.Load()
 	queued = s.events.n > 0
-	s.mu.Unlock()
+	s.unlockYield()
 	return online, available, queued
 }

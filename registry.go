@@ -216,6 +216,9 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		eventBuffer: DefaultEventBuffer, ticks: realTicks,
 	}
 	for _, o := range opts {
+		if o == nil {
+			panic("heartbeat: New: an Option is nil")
+		}
 		o(&c)
 	}
 	switch {

@@ -558,6 +558,7 @@ func TestOptionsPanicClearly(t *testing.T) {
 		{"too many shards", heartbeat.WithShards(1 << 20), "heartbeat: WithShards(1048576): the shard count must be a power of two from 1 to 65536"},
 		{"nil clock", heartbeat.WithClock(nil), "heartbeat: WithClock(nil): the clock must not be nil"},
 		{"negative skew", heartbeat.WithMaxClockSkew(-1), "heartbeat: WithMaxClockSkew(-1ns): the allowance must not be negative"},
+		{"nil option", nil, "heartbeat: New: an Option is nil"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.PanicsWithValue(t, tc.msg, func() { heartbeat.New[testHeartbeat](tc.opt) })

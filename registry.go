@@ -45,6 +45,7 @@ package heartbeat
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -171,10 +172,8 @@ type Registry[T Item[I], I any] struct {
 	last        atomicMax // the latest clock reading: the registry's now
 	rejectOlder bool
 
-	// Items whose type has a Timeout method: the method is called through
-	// a pointer into a pooled slot, since boxing the item would allocate.
-	perItem bool
-	scratch sync.Pool
+	perItem itemTimeout
+	scratch sync.Pool // of *T, for timeoutViaPointer
 
 	pauseAfter int64 // 0: no pause grace
 	grace      pauseGrace
@@ -249,9 +248,8 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		cleanupRuns: xsync.NewCounter(),
 		stop:        make(chan struct{}),
 	}
-	var zero T
-	if _, ok := any(zero).(TimeoutItem); ok {
-		r.perItem = true
+	r.perItem = itemTimeoutOf[T]()
+	if r.perItem == timeoutViaPointer {
 		r.scratch.New = func() any { return new(T) }
 	}
 	if c.interval > 0 {
@@ -324,17 +322,52 @@ func (r *Registry[T, I]) deadline(item T) int64 {
 		ls = min(ls, addSat(r.now(), r.skew))
 	}
 	timeout := r.timeout
-	if r.perItem {
+	var own time.Duration
+	switch r.perItem {
+	case timeoutViaPointer:
 		p := r.scratch.Get().(*T)
 		*p = item
-		if d := any(p).(TimeoutItem).Timeout(); d > 0 {
-			timeout = int64(d)
+		if ti, ok := any(p).(TimeoutItem); ok {
+			own = ti.Timeout()
 		}
 		var zero T
 		*p = zero // hold no references in the pool
 		r.scratch.Put(p)
+	case timeoutDirect:
+		if ti, ok := any(item).(TimeoutItem); ok { // a nil interface item has none
+			own = ti.Timeout()
+		}
+	}
+	if own > 0 {
+		timeout = int64(own)
 	}
 	return addSat(ls, timeout)
+}
+
+// itemTimeout is how the registry asks an item for its own timeout,
+// decided once at New from the heartbeat type.
+type itemTimeout uint8
+
+const (
+	noItemTimeout itemTimeout = iota
+	// A value type whose pointer has Timeout (value or pointer receiver):
+	// called through a pointer into a pooled slot, since boxing the value
+	// into an interface would allocate on every renewal.
+	timeoutViaPointer
+	// A pointer or interface type that has Timeout: boxing it allocates
+	// nothing.
+	timeoutDirect
+)
+
+func itemTimeoutOf[T any]() itemTimeout {
+	t, want := reflect.TypeFor[T](), reflect.TypeFor[TimeoutItem]()
+	switch {
+	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(want):
+		return timeoutViaPointer
+	case t.Implements(want):
+		return timeoutDirect
+	}
+	return noItemTimeout
 }
 
 // Update stores item as the latest heartbeat of item.ID(), replacing any

@@ -269,6 +269,45 @@ func TestPerItemTimeouts(t *testing.T) {
 	require.Zero(t, allocs, "a renewal through Timeout allocates nothing")
 }
 
+// byPointer is a heartbeat stored as a pointer, with its own timeout.
+type byPointer struct{ shortLived }
+
+func (h *byPointer) ID() string          { return h.id }
+func (h *byPointer) Info() string        { return h.id }
+func (h *byPointer) IsAvailable() bool   { return h.available }
+func (h *byPointer) LastSeen() time.Time { return h.ts }
+func (h *byPointer) Timeout() time.Duration {
+	return h.ttl
+}
+
+// pointerReceiver is a value heartbeat whose Timeout has a pointer receiver.
+type pointerReceiver struct {
+	testHeartbeat
+	ttl time.Duration
+}
+
+func (h *pointerReceiver) Timeout() time.Duration { return h.ttl }
+
+// Per-item timeouts whatever the method's receiver and the item's kind.
+func TestPerItemTimeoutsOfEveryKind(t *testing.T) {
+	c := newClock()
+	ptrs := heartbeat.New[*byPointer](heartbeat.WithClock(c.Now))
+	vals := heartbeat.New[pointerReceiver](heartbeat.WithClock(c.Now))
+	require.NoError(t, ptrs.Update(&byPointer{shortLived{recent(c, "p", true), time.Second}}))
+	require.NoError(t, vals.Update(pointerReceiver{recent(c, "v", true), time.Second}))
+	c.Advance(time.Second - 1)
+	require.Equal(t, 1, ptrs.CountOnline())
+	require.Equal(t, 1, vals.CountOnline())
+	c.Advance(1)
+	require.Equal(t, 0, ptrs.CountOnline(), "the item's 1 s, not the registry's 90 s")
+	require.Equal(t, 0, vals.CountOnline())
+
+	h := &byPointer{shortLived{recent(c, "p", true), time.Minute}}
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = ptrs.Update(h) }))
+	v := pointerReceiver{recent(c, "v", true), time.Minute}
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = vals.Update(v) }))
+}
+
 func TestIterators(t *testing.T) {
 	c := newClock()
 	r := newRegistry(c, heartbeat.WithShards(4))

@@ -203,6 +203,31 @@ func TestSlowHandlerNeverBlocksUpdate(t *testing.T) {
 	require.Equal(t, int64(1001), st.EventsDelivered+st.EventsDropped, "online, then 1000 flips")
 }
 
+// A mass expiry makes far more events than the buffer holds; the dispatcher
+// drains while the cleanup goes on (it is woken between batches), so a fast
+// handler loses few of them, where waking it only at the end would lose
+// all but a buffer's worth.
+func TestMassExpiryEventsAreDrainedAsTheyCome(t *testing.T) {
+	c := newClock()
+	r := newRegistry(c, heartbeat.WithShards(1), heartbeat.WithEventBuffer(4096),
+		heartbeat.WithEvents(func(heartbeat.Event) {}))
+	defer r.Close()
+	const n = 20000 // 40 000 events on expiry: ten buffers' worth
+	for i := range n {
+		require.NoError(t, r.Update(testHeartbeat{id: fmt.Sprint("w", i), ts: c.Now()}))
+	}
+	// The inserts' events overflow too (writers never wait): let them go.
+	require.Eventually(t, func() bool { st := r.Stats(); return st.EventsDelivered+st.EventsDropped == n }, 10*time.Second, time.Millisecond)
+	before := r.Stats()
+	c.Advance(heartbeat.DefaultTimeout)
+	require.Equal(t, n, r.CleanupStale())
+	require.NoError(t, r.Close())
+	st := r.Stats()
+	require.Equal(t, int64(2*n), st.EventsDelivered+st.EventsDropped-before.EventsDelivered-before.EventsDropped,
+		"a Stale and an Expired per item")
+	require.Greater(t, st.EventsDelivered-before.EventsDelivered, int64(n), "most delivered, not one buffer's worth")
+}
+
 func TestEventsOfEachIDArriveInOrder(t *testing.T) {
 	c := newClock()
 	rec := &recorder{}

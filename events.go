@@ -2,7 +2,9 @@ package heartbeat
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
+	"time"
 )
 
 // EventKind says what happened to an item.
@@ -60,7 +62,23 @@ const DefaultEventBuffer = 1 << 16
 type eventQueue struct {
 	ring    []Event
 	head, n int
+	size    int          // len(ring) as made; never changes
+	pending atomic.Int32 // n, for awaitRoom, which reads it without the lock
 	dropped atomic.Int64
+	wake    chan struct{} // the dispatcher's
+}
+
+// notify wakes the dispatcher without blocking, if events are queued: long
+// background work calls it between batches, so that the dispatcher drains
+// the ring while the work goes on rather than after.
+func (q *eventQueue) notify() {
+	if q.n == 0 {
+		return
+	}
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
 }
 
 // push queues e, or counts it dropped when the ring is full: a slow
@@ -72,6 +90,20 @@ func (q *eventQueue) push(id string, k EventKind) {
 	}
 	q.ring[(q.head+q.n)%len(q.ring)] = Event{ID: id, Kind: k}
 	q.n++
+	q.pending.Store(int32(q.n))
+}
+
+// awaitRoom lets background work, between batches, wait up to a
+// millisecond for the dispatcher to drain a ring more than half full, so
+// that the events of a mass expiry are delivered rather than dropped when
+// the handler keeps up. Writers never wait for the dispatcher.
+func (q *eventQueue) awaitRoom() {
+	if q.pending.Load() <= int32(q.size/2) {
+		return
+	}
+	for deadline := time.Now().Add(time.Millisecond); q.pending.Load() > int32(q.size/2) && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
 }
 
 // drain appends the queued events to out and empties the ring.
@@ -81,6 +113,7 @@ func (q *eventQueue) drain(out []Event) []Event {
 		q.ring[q.head] = Event{}
 		q.head = (q.head + 1) % len(q.ring)
 	}
+	q.pending.Store(0)
 	return out
 }
 
@@ -93,7 +126,7 @@ func (r *Registry[T, I]) dispatch(stop <-chan struct{}) {
 	deliver := func() {
 		for i := range r.shards {
 			s := &r.shards[i]
-			s.mu.Lock()
+			s.lock()
 			batch = s.events.drain(batch[:0])
 			s.mu.Unlock()
 			for _, e := range batch {

@@ -56,9 +56,9 @@ const (
 )
 
 // entry is the expiry index's part of a stored node: its deadline and its
-// place in one doubly linked list (a wheel slot, the stale list, or the free
-// list), by index into the shard's slab so that the index holds no pointers
-// and allocates nothing.
+// place in one doubly linked list (a wheel slot or the stale list; a free
+// node is on the singly linked free list), by index into the shard's slab so
+// that the index holds no pointers and allocates nothing.
 //
 // It is packed into 16 bytes, which makes a node of a 40-byte item 72 bytes
 // instead of 80 (measured at 10^6: 102.4 B per stored item before, 91.9
@@ -183,9 +183,11 @@ func (w *wheel[T]) unlink(i int32) {
 }
 
 // slotFor returns the slot for deadline d > w.cur: the lowest level whose
-// window holds d. Level 0's window is 63 slots and the others' start one slot
-// after the current one, so the slot being drained (at w.cur) is never
-// chosen again.
+// window holds d. Each window is 63 slots, starting at level 0 with the
+// slot holding w.cur and above it with the next one, so that no slot index
+// stands for two ticks at once. While a slot drains, advance keeps w.cur
+// just before its due time, where its window still holds it but no
+// deadline after w.cur maps to it: nothing is filed into it again.
 func (w *wheel[T]) slotFor(d int64) int {
 	for l := range numLevels {
 		s := levelShift(l)

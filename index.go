@@ -85,8 +85,21 @@ func (t *table) put(s uint64) {
 }
 
 // grow doubles table t, or splits it in two once it is at the maximum size.
+// A split that would not divide the entries (all share the next tag bit,
+// which only colliding hashes do) doubles the table instead, so that
+// crafted IDs cost probe length, not an endlessly growing directory.
 func (x *index[T]) grow(t *table) {
-	if len(t.slots) < 1<<maxTableBits {
+	split := len(t.slots) >= 1<<maxTableBits && t.depth < 32
+	var bit uint8
+	if split {
+		bit = 31 - t.depth // the tag bit that tells the halves apart
+		ones := 0
+		for _, s := range t.slots {
+			ones += int(uint32(s>>32) >> bit & 1)
+		}
+		split = ones != 0 && ones != t.n
+	}
+	if !split {
 		old := t.slots
 		t.slots = make([]uint64, 2*len(old))
 		for _, s := range old {
@@ -104,7 +117,6 @@ func (x *index[T]) grow(t *table) {
 		x.dir = dir
 		x.depth++
 	}
-	bit := 31 - t.depth // the tag bit that now tells the halves apart
 	halves := [2]*table{
 		{slots: make([]uint64, len(t.slots)), depth: t.depth + 1},
 		{slots: make([]uint64, len(t.slots)), depth: t.depth + 1},

@@ -58,3 +58,32 @@ func TestIndexAgainstMap(t *testing.T) {
 	}
 	require.Greater(t, x.depth, uint8(3), "the directory split several times")
 }
+
+// TestIndexCollidingTags stores thousands of keys under one tag, as IDs
+// crafted to collide in xxhash would: the tables must grow instead of
+// splitting the directory forever, and every key must stay findable.
+func TestIndexCollidingTags(t *testing.T) {
+	var nodes slab[int]
+	nodes.free = nilIndex
+	var x index[int]
+	x.init(&nodes)
+	const tag = 0xDEADBEEF
+	for k := range 3000 {
+		i := nodes.alloc()
+		nodes.at(i).key = fmt.Sprint("collide", k)
+		x.insert(tag, i)
+	}
+	require.Zero(t, x.depth, "no split can separate equal tags")
+	for k := range 3000 {
+		key := fmt.Sprint("collide", k)
+		i, tb, p := x.find(tag, key)
+		require.NotEqual(t, int32(nilIndex), i, key)
+		if k%2 == 0 {
+			tb.delete(p)
+		}
+	}
+	for k := range 3000 {
+		i, _, _ := x.find(tag, fmt.Sprint("collide", k))
+		require.Equal(t, k%2 == 0, i == nilIndex, k)
+	}
+}

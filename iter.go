@@ -9,14 +9,16 @@ const iterBatch = 64
 // All returns an iterator over every stored item, stale ones included, as
 // (ID, heartbeat) pairs, shard by shard.
 //
-// The iterators are weakly consistent: an item stored for the whole loop
-// is seen exactly once; one added, removed or changed during the loop may
-// be seen or not, and one whose availability flips back and forth may be
-// seen twice by Available. They copy up to 64 items per hold of a shard's
+// The iterators are weakly consistent. All and Online see an item stored for
+// the whole loop exactly once; one added, removed or changed during the loop
+// may be seen or not. Available walks the shards' available lists, which
+// other items' availability changes may reorder: while availability changes
+// concurrently it may miss or repeat an item. They copy up to 64 items per
+// hold of a shard's
 // lock and run the loop body with no lock held, so the body may call the
 // registry. Cost: O(n) for All and Online, O(available + shards) for
-// Available; each iteration allocates one buffer of 64 items, nothing per
-// item.
+// Available (the lists hold at most twice the available items); each loop
+// allocates one buffer of 64 items, nothing per item.
 func (r *Registry[T, I]) All() iter.Seq2[string, T] {
 	return r.iterate(false, false)
 }
@@ -48,7 +50,7 @@ func (r *Registry[T, I]) iterate(onlineOnly, availableOnly bool) iter.Seq2[strin
 			s := &r.shards[i]
 			for pos := 0; ; {
 				buf = buf[:0]
-				s.mu.Lock()
+				s.lock()
 				end := int(s.nodes.used)
 				if availableOnly {
 					end = len(s.availList)
@@ -79,26 +81,28 @@ func (r *Registry[T, I]) iterate(onlineOnly, availableOnly bool) iter.Seq2[strin
 
 // PickAvailable returns an item online and available now for which match
 // returns true (nil matches any), and whether there was one. Successive
-// calls start at successive shards, so picks spread over the fleet rather
-// than always landing on the same few items. match runs with no lock held.
-// Cost: what it visits, O(shards) at worst to find the first available
-// item; no allocation beyond one 64-item buffer.
+// calls start at successive shards and at successive places in each
+// shard's available list, so picks spread over the fleet rather than
+// always landing on the same few items. match runs with no lock held.
+// Cost: what it visits before a match (the shards, and the entries of
+// their available lists it passes over); no allocation.
 func (r *Registry[T, I]) PickAvailable(match func(T) bool) (T, bool) {
 	_, expiry := r.times()
 	start := int(r.pickFrom.Add(1))
 	var buf [iterBatch]T
 	for k := range r.shards {
 		s := &r.shards[(start+k)&int(r.mask)]
-		for pos := 0; ; {
+		for done := 0; ; {
 			n := 0
-			s.mu.Lock()
-			for ; pos < len(s.availList) && n < iterBatch; pos++ {
-				if nd := s.nodes.at(s.availList[pos]); nd.available() && nd.deadline > expiry {
+			s.lock()
+			size := len(s.availList)
+			for ; done < size && n < iterBatch; done++ {
+				if nd := s.nodes.at(s.availList[(start+done)%size]); nd.available() && nd.deadline > expiry {
 					buf[n] = nd.item
 					n++
 				}
 			}
-			more := pos < len(s.availList)
+			more := done < size
 			s.mu.Unlock()
 			for _, item := range buf[:n] {
 				if match == nil || match(item) {

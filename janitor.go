@@ -12,7 +12,7 @@ import (
 // asks. Close stops it.
 
 func (r *Registry[T, I]) janitor(interval time.Duration, ticks func(time.Duration) (<-chan time.Time, func(), func())) {
-	defer r.wg.Done()
+	defer r.janitorDone.Done()
 	tick, ran, stop := ticks(interval)
 	defer stop()
 	for {
@@ -20,7 +20,7 @@ func (r *Registry[T, I]) janitor(interval time.Duration, ticks func(time.Duratio
 		case <-tick:
 			r.CleanupStale()
 			ran()
-		case <-r.stop:
+		case <-r.stopJanitor:
 			return
 		}
 	}
@@ -33,15 +33,25 @@ func realTicks(d time.Duration) (tick <-chan time.Time, ran, stop func()) {
 	return t.C, func() {}, t.Stop
 }
 
-// Close stops the janitor and the event dispatcher, after the dispatcher
-// has delivered the events already queued, and waits for both to exit. It
-// is idempotent and always returns nil. A registry without either has
-// nothing to stop. The registry stays usable after Close, without them.
-// Do not call Close from an event handler: it waits for the handler.
+// Close stops the janitor, then the event dispatcher once it has delivered
+// the events queued until then (the janitor's last run's included), and
+// waits for both to exit. From then on the registry makes no events; any
+// that other goroutines' calls make while Close runs are counted as
+// dropped. It is idempotent and always returns nil. A registry without
+// either has nothing to stop. The registry stays usable after Close,
+// without them. Do not call Close from an event handler: it waits for the
+// handler.
 func (r *Registry[T, I]) Close() error {
 	r.closeOnce.Do(func() {
-		close(r.stop)
-		r.wg.Wait()
+		close(r.stopJanitor)
+		r.janitorDone.Wait()
+		close(r.stopDispatch)
+		r.dispatchDone.Wait()
+		if r.onEvent != nil {
+			for i := range r.shards {
+				r.shards[i].stopEvents()
+			}
+		}
 	})
 	return nil
 }

@@ -38,19 +38,23 @@
 // before the call began, and any subset of those that overlap it. No lock is
 // held while the item's methods run (ID, LastSeen and IsAvailable run before
 // Update takes its lock, Info after every lock is released), so they may call
-// back into the registry. No method waits on another for longer than a
-// bounded batch of work: cleanups release a shard's lock every 128 entries.
+// back into the registry. Background work (cleanups, and counts catching up
+// on newly stale items) releases a shard's lock every 128 entries and lets
+// waiting writers go first; what it still does in one hold is one wheel
+// slot's boundary scan, and compacting the available list. The lists hold
+// each shard's lock while they copy that shard; for very large fleets the
+// iterators hold it for 64 items at a time.
 package heartbeat
 
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
 	"github.com/puzpuzpuz/xsync/v3"
 )
 
@@ -95,8 +99,9 @@ func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = 
 func WithShards(n int) Option { return func(c *config) { c.shards = n } }
 
 // WithClock sets the clock the registry reads (default time.Now). Tests
-// inject a fake one; nothing in the registry sleeps or reads time.Now
-// otherwise. It must not be nil; New panics otherwise.
+// inject a fake one: every judgement of time uses it, and nothing in the
+// registry sleeps (the wall clock is read only to time cleanups for Stats,
+// and the janitor ticks on it). It must not be nil; New panics otherwise.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }
 
 // WithMaxClockSkew sets how far ahead of the registry's clock a heartbeat's
@@ -171,10 +176,8 @@ type Registry[T Item[I], I any] struct {
 	last        atomicMax // the latest clock reading: the registry's now
 	rejectOlder bool
 
-	// Items whose type has a Timeout method: the method is called through
-	// a pointer into a pooled slot, since boxing the item would allocate.
-	perItem bool
-	scratch sync.Pool
+	perItem itemTimeout
+	scratch sync.Pool // of *T, for timeoutViaPointer
 
 	pauseAfter int64 // 0: no pause grace
 	grace      pauseGrace
@@ -188,9 +191,9 @@ type Registry[T Item[I], I any] struct {
 	maxCleanup  atomic.Int64
 	pickFrom    atomic.Uint32
 
-	stop      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
+	stopJanitor, stopDispatch chan struct{}
+	janitorDone, dispatchDone sync.WaitGroup
+	closeOnce                 sync.Once
 }
 
 // ErrOutOfOrder is returned by Update, with WithRejectOutOfOrder, for a
@@ -242,19 +245,19 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 		panic(fmt.Sprintf("heartbeat: WithEventBuffer(%d): the buffer must hold at least one event", c.eventBuffer))
 	}
 	r := &Registry[T, I]{
-		shards:      make([]shard[T], c.shards),
-		mask:        uint64(c.shards - 1),
-		timeout:     int64(c.timeout),
-		skew:        int64(c.skew),
-		clock:       c.clock,
-		rejectOlder: c.rejectOlder,
-		onEvent:     c.onEvent,
-		cleanupRuns: xsync.NewCounter(),
-		stop:        make(chan struct{}),
+		shards:       make([]shard[T], c.shards),
+		mask:         uint64(c.shards - 1),
+		timeout:      int64(c.timeout),
+		skew:         int64(c.skew),
+		clock:        c.clock,
+		rejectOlder:  c.rejectOlder,
+		onEvent:      c.onEvent,
+		cleanupRuns:  xsync.NewCounter(),
+		stopJanitor:  make(chan struct{}),
+		stopDispatch: make(chan struct{}),
 	}
-	var zero T
-	if _, ok := any(zero).(TimeoutItem); ok {
-		r.perItem = true
+	r.perItem = itemTimeoutOf[T]()
+	if r.perItem == timeoutViaPointer {
 		r.scratch.New = func() any { return new(T) }
 	}
 	if c.interval > 0 {
@@ -273,17 +276,17 @@ func New[T Item[I], I any](opts ...Option) *Registry[T, I] {
 	r.grace.until.Store(minNanos)
 	now := r.now()
 	for i := range r.shards {
-		r.shards[i].init(now, perShard)
+		r.shards[i].init(now, perShard, r.wake)
 	}
 	if c.onEvent != nil {
-		r.wg.Add(1)
+		r.dispatchDone.Add(1)
 		go func() {
-			defer r.wg.Done()
-			r.dispatch(r.stop)
+			defer r.dispatchDone.Done()
+			r.dispatch(r.stopDispatch)
 		}()
 	}
 	if c.interval > 0 {
-		r.wg.Add(1)
+		r.janitorDone.Add(1)
 		go r.janitor(c.interval, c.ticks)
 	}
 	return r
@@ -313,7 +316,7 @@ func (r *Registry[T, I]) times() (now, expiry int64) {
 // shard returns id's shard and its tag in that shard's index: the low bits
 // of one xxhash pick the shard, the high 32 bits are the tag.
 func (r *Registry[T, I]) shard(id string) (*shard[T], uint32) {
-	h := xxhash.Sum64String(id)
+	h := hashID(id)
 	return &r.shards[h&r.mask], tagOf(h)
 }
 
@@ -327,17 +330,52 @@ func (r *Registry[T, I]) deadline(item T) int64 {
 		ls = min(ls, addSat(r.now(), r.skew))
 	}
 	timeout := r.timeout
-	if r.perItem {
+	var own time.Duration
+	switch r.perItem {
+	case timeoutViaPointer:
 		p := r.scratch.Get().(*T)
 		*p = item
-		if d := any(p).(TimeoutItem).Timeout(); d > 0 {
-			timeout = int64(d)
+		if ti, ok := any(p).(TimeoutItem); ok {
+			own = ti.Timeout()
 		}
 		var zero T
 		*p = zero // hold no references in the pool
 		r.scratch.Put(p)
+	case timeoutDirect:
+		if ti, ok := any(item).(TimeoutItem); ok { // a nil interface item has none
+			own = ti.Timeout()
+		}
+	}
+	if own > 0 {
+		timeout = int64(own)
 	}
 	return addSat(ls, timeout)
+}
+
+// itemTimeout is how the registry asks an item for its own timeout,
+// decided once at New from the heartbeat type.
+type itemTimeout uint8
+
+const (
+	noItemTimeout itemTimeout = iota
+	// A value type whose pointer has Timeout (value or pointer receiver):
+	// called through a pointer into a pooled slot, since boxing the value
+	// into an interface would allocate on every renewal.
+	timeoutViaPointer
+	// A pointer or interface type that has Timeout: boxing it allocates
+	// nothing.
+	timeoutDirect
+)
+
+func itemTimeoutOf[T any]() itemTimeout {
+	t, want := reflect.TypeFor[T](), reflect.TypeFor[TimeoutItem]()
+	switch {
+	case t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && reflect.PointerTo(t).Implements(want):
+		return timeoutViaPointer
+	case t.Implements(want):
+		return timeoutDirect
+	}
+	return noItemTimeout
 }
 
 // Update stores item as the latest heartbeat of item.ID(), replacing any
@@ -382,7 +420,7 @@ func (r *Registry[T, I]) Get(id string) (I, bool) {
 }
 
 // Remove deletes the item stored under id and reports whether there was
-// one. Cost: O(1), the write lock of one shard; no allocation.
+// one. Cost: O(1), one shard's lock; no allocation.
 func (r *Registry[T, I]) Remove(id string) bool {
 	s, tag := r.shard(id)
 	removed, queued := s.remove(tag, id)
@@ -506,9 +544,12 @@ func (r *Registry[T, I]) GetAllHeartbeats() []T {
 func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableOnly bool) []T {
 	_, now := r.times()
 	var out []T
+	if !availableOnly {
+		out = make([]T, 0, r.CountTotal())
+	}
 	for i := range r.shards {
 		s := &r.shards[i]
-		s.mu.Lock()
+		s.lock()
 		if availableOnly {
 			for _, j := range s.availList {
 				if n := s.nodes.at(j); n.available() && keep(&n.entry, now) {
@@ -516,9 +557,6 @@ func (r *Registry[T, I]) collect(keep func(e *entry, now int64) bool, availableO
 				}
 			}
 		} else {
-			if out == nil {
-				out = make([]T, 0, r.CountTotal())
-			}
 			for j := range s.nodes.used {
 				if n := s.nodes.at(j); n.bucket() != noBucket && keep(&n.entry, now) {
 					out = append(out, n.item)

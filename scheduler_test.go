@@ -203,6 +203,31 @@ func TestSlowHandlerNeverBlocksUpdate(t *testing.T) {
 	require.Equal(t, int64(1001), st.EventsDelivered+st.EventsDropped, "online, then 1000 flips")
 }
 
+// A mass expiry makes far more events than the buffer holds; the dispatcher
+// drains while the cleanup goes on (it is woken between batches), so a fast
+// handler loses few of them, where waking it only at the end would lose
+// all but a buffer's worth.
+func TestMassExpiryEventsAreDrainedAsTheyCome(t *testing.T) {
+	c := newClock()
+	r := newRegistry(c, heartbeat.WithShards(1), heartbeat.WithEventBuffer(4096),
+		heartbeat.WithEvents(func(heartbeat.Event) {}))
+	defer r.Close()
+	const n = 20000 // 40 000 events on expiry: ten buffers' worth
+	for i := range n {
+		require.NoError(t, r.Update(testHeartbeat{id: fmt.Sprint("w", i), ts: c.Now()}))
+	}
+	// The inserts' events overflow too (writers never wait): let them go.
+	require.Eventually(t, func() bool { st := r.Stats(); return st.EventsDelivered+st.EventsDropped == n }, 10*time.Second, time.Millisecond)
+	before := r.Stats()
+	c.Advance(heartbeat.DefaultTimeout)
+	require.Equal(t, n, r.CleanupStale())
+	require.NoError(t, r.Close())
+	st := r.Stats()
+	require.Equal(t, int64(2*n), st.EventsDelivered+st.EventsDropped-before.EventsDelivered-before.EventsDropped,
+		"a Stale and an Expired per item")
+	require.Greater(t, st.EventsDelivered-before.EventsDelivered, int64(n), "most delivered, not one buffer's worth")
+}
+
 func TestEventsOfEachIDArriveInOrder(t *testing.T) {
 	c := newClock()
 	rec := &recorder{}
@@ -267,6 +292,45 @@ func TestPerItemTimeouts(t *testing.T) {
 	require.NoError(t, r.Update(h))
 	allocs := testing.AllocsPerRun(100, func() { _ = r.Update(h) })
 	require.Zero(t, allocs, "a renewal through Timeout allocates nothing")
+}
+
+// byPointer is a heartbeat stored as a pointer, with its own timeout.
+type byPointer struct{ shortLived }
+
+func (h *byPointer) ID() string          { return h.id }
+func (h *byPointer) Info() string        { return h.id }
+func (h *byPointer) IsAvailable() bool   { return h.available }
+func (h *byPointer) LastSeen() time.Time { return h.ts }
+func (h *byPointer) Timeout() time.Duration {
+	return h.ttl
+}
+
+// pointerReceiver is a value heartbeat whose Timeout has a pointer receiver.
+type pointerReceiver struct {
+	testHeartbeat
+	ttl time.Duration
+}
+
+func (h *pointerReceiver) Timeout() time.Duration { return h.ttl }
+
+// Per-item timeouts whatever the method's receiver and the item's kind.
+func TestPerItemTimeoutsOfEveryKind(t *testing.T) {
+	c := newClock()
+	ptrs := heartbeat.New[*byPointer](heartbeat.WithClock(c.Now))
+	vals := heartbeat.New[pointerReceiver](heartbeat.WithClock(c.Now))
+	require.NoError(t, ptrs.Update(&byPointer{shortLived{recent(c, "p", true), time.Second}}))
+	require.NoError(t, vals.Update(pointerReceiver{recent(c, "v", true), time.Second}))
+	c.Advance(time.Second - 1)
+	require.Equal(t, 1, ptrs.CountOnline())
+	require.Equal(t, 1, vals.CountOnline())
+	c.Advance(1)
+	require.Equal(t, 0, ptrs.CountOnline(), "the item's 1 s, not the registry's 90 s")
+	require.Equal(t, 0, vals.CountOnline())
+
+	h := &byPointer{shortLived{recent(c, "p", true), time.Minute}}
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = ptrs.Update(h) }))
+	v := pointerReceiver{recent(c, "v", true), time.Minute}
+	require.Zero(t, testing.AllocsPerRun(100, func() { _ = vals.Update(v) }))
 }
 
 func TestIterators(t *testing.T) {

@@ -33,13 +33,14 @@ type slab[T any] struct {
 
 func (s *slab[T]) at(i int32) *node[T] { return &s.chunks[i>>chunkBits][i&chunkMask] }
 
+func (s *slab[T]) full() bool { return s.free == nilIndex && s.used == maxNodes }
+
+// alloc hands out a free node; the caller has checked that the slab is not
+// full.
 func (s *slab[T]) alloc() int32 {
 	if i := s.free; i != nilIndex {
 		s.free = s.at(i).next()
 		return i
-	}
-	if s.used == maxNodes {
-		panic("heartbeat: a shard holds at most 67108863 items; give the registry more shards (WithShards)")
 	}
 	if int(s.used) == len(s.chunks)*chunkSize {
 		s.chunks = append(s.chunks, new([chunkSize]node[T]))
@@ -103,14 +104,29 @@ type counter struct{ v atomic.Int64 }
 func (c *counter) add(n int64) { c.v.Store(c.v.Load() + n) }
 func (c *counter) load() int64 { return c.v.Load() }
 
-func (s *shard[T]) init(now int64, eventBuffer int) {
+func (s *shard[T]) init(now int64, eventBuffer int, wake chan struct{}) {
 	s.nodes.free = nilIndex
 	s.index.init(&s.nodes)
 	s.wheel.init(&s.nodes, now)
 	if eventBuffer > 0 {
-		s.events.ring = make([]Event, eventBuffer)
+		s.events.ring, s.events.size = make([]Event, eventBuffer), eventBuffer
+		s.events.wake = wake
 		s.wheel.events = &s.events
 	}
+}
+
+// hashID is the one hash of an ID: its low bits pick the shard, its high 32
+// bits are the tag in that shard's index.
+func hashID(id string) uint64 { return xxhash.Sum64String(id) }
+
+// stopEvents turns the shard's events off, for good, counting any still
+// queued as dropped.
+func (s *shard[T]) stopEvents() {
+	s.mu.Lock()
+	s.events.dropped.Add(int64(s.events.n))
+	s.events.ring, s.events.n, s.wheel.events = nil, 0, nil
+	s.events.pending.Store(0)
+	s.mu.Unlock()
 }
 
 // lock takes the shard's lock for a foreground operation, noting when it
@@ -140,10 +156,12 @@ func (s *shard[T]) yieldLock() {
 // writer just woken waits on this P's run queue, and another P may take
 // long to come and fetch it (on a virtual machine, to wake its vCPU).
 func (s *shard[T]) unlockYield() {
+	s.events.notify()
 	s.mu.Unlock()
 	for i := 0; i < 64 && s.waiting.Load() > 0; i++ {
 		runtime.Gosched()
 	}
+	s.events.awaitRoom()
 }
 
 // emit queues an event about node i, if events are on.
@@ -194,6 +212,10 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectO
 		s.mu.Unlock()
 		return true, queued
 	}
+	if s.nodes.full() {
+		s.mu.Unlock() // nothing changed: the shard stays usable if the caller recovers
+		panic("heartbeat: a shard holds at most 67108863 items; give the registry more shards (WithShards)")
+	}
 	s.seq.Add(1)
 	s.stats.updates.add(1)
 	s.stats.inserts.add(1)
@@ -207,9 +229,9 @@ func (s *shard[T]) update(tag uint32, id string, item T, d int64, avail, rejectO
 	s.wheel.file(i)
 	if n.bucket() != staleBucket { // a heartbeat already stale on arrival was never online
 		s.emit(i, EventOnline)
-		if avail {
-			s.emit(i, EventAvailable)
-		}
+	}
+	if avail { // like a renewal's, whether or not the item is online
+		s.emit(i, EventAvailable)
 	}
 	s.seq.Add(1)
 	queued = s.events.n > 0
@@ -339,7 +361,7 @@ func (s *shard[T]) cleanup(now int64) (removed int, queued bool) {
 				break
 			}
 			key := s.nodes.at(i).key
-			_, t, p := s.index.find(tagOf(xxhash.Sum64String(key)), key)
+			_, t, p := s.index.find(tagOf(hashID(key)), key)
 			s.drop(i, t, p, EventExpired)
 		}
 		s.stats.expirations.add(int64(n))
